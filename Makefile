@@ -1,0 +1,52 @@
+# The README's commands: make run, make test (plus lint, bench, i18n helpers).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+HTMX := static/vendor/htmx.min.js
+export BACKOFFICE_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: run test lint bench check-migrations clean chromium
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(HTMX): package.json
+	npm install --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+run: $(STAMP) $(HTMX)
+	$(VENV)/bin/backoffice migrate
+	$(VENV)/bin/backoffice seed --customers 200 --seed 1 --demo-accounts --if-empty
+	$(VENV)/bin/backoffice serve
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "chromium is missing: install Debian's chromium package for the browser tests"; exit 1; fi; }
+
+test: $(TEST_STAMP) $(HTMX) chromium
+	$(VENV)/bin/pytest -q
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check backoffice tests bench migrations
+	$(VENV)/bin/mypy backoffice
+
+bench: $(TEST_STAMP) $(HTMX)
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; }
+	$(PY) bench/run.py
+
+check-migrations: $(STAMP)
+	$(VENV)/bin/alembic upgrade head && $(VENV)/bin/alembic check
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,89 @@
+"""create_app(settings): the one place that wires plugins, middleware and routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from backoffice.db import make_engine, make_sessionmaker
+from backoffice.settings import Settings
+from backoffice.web import errors, templating
+from backoffice.web.auth import AuthMiddleware
+from backoffice.web.csrf import BearerAwareCSRFMiddleware
+from backoffice.web.guards import access_guard
+
+
+def _route_handlers() -> list[Any]:
+    from backoffice.customers import api as customers_api
+    from backoffice.customers import views as customers_views
+    from backoffice.customers.services import register_search
+    from backoffice.staff import views as staff_views
+    from backoffice.web import views as web_views
+
+    register_search()
+    return [
+        *web_views.ROUTES,
+        *staff_views.ROUTES,
+        *customers_views.ROUTES,
+        *customers_api.ROUTES,
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        before_send_handler="autocommit_include_redirects",
+        session_dependency_key="db_session",
+        create_all=False,
+    )
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_secure=settings.cookie_secure,
+        cookie_samesite="lax",
+        cookie_name="bo_csrf",
+    )
+    settings.static_dir.mkdir(parents=True, exist_ok=True)
+    app = Litestar(
+        route_handlers=[
+            *_route_handlers(),
+            create_static_files_router(path="/static", directories=[settings.static_dir], opt={"public": True},
+                                       include_in_schema=False),
+        ],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        middleware=[DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf), AuthMiddleware],
+        guards=[access_guard],
+        template_config=TemplateConfig(
+            directory=settings.templates_dir, engine=JinjaTemplateEngine, engine_callback=templating.configure
+        ),
+        exception_handlers=errors.EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="backoffice API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+        ),
+        request_max_body_size=25 * 1024 * 1024,
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    return app

@@ -1,0 +1,151 @@
+"""The `backoffice` command: serve, migrate, seed, users, tokens (each domain adds its batch commands)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import func, select
+
+from backoffice.db import make_engine, make_sessionmaker, transaction
+from backoffice.errors import DomainError
+from backoffice.settings import PROJECT_ROOT, Settings
+
+T = TypeVar("T")
+DEMO_ACCOUNTS = [("agent", "agent", "Demo Ügyintéző"), ("supervisor", "supervisor", "Demo Csoportvezető"),
+                 ("records", "records", "Demo Iktató"), ("admin", "admin", "Demo Rendszergazda")]
+
+
+def _run(work: Callable[[Any], Awaitable[T]]) -> T:
+    settings = Settings.from_env()
+
+    async def runner() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            return await work(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(runner())
+
+
+@click.group()
+def main() -> None:
+    """Back-office of the telecom operator."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: BACKOFFICE_PORT or 8000.")
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--reload", is_flag=True)
+def serve(host: str, port: int | None, workers: int, reload: bool) -> None:
+    """Serve the application."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    uvicorn.run(
+        "backoffice.asgi:app", host=host, port=port or settings.port, workers=workers, reload=reload,
+        proxy_headers=False, access_log=False, log_level="info",
+    )
+
+
+@main.command()
+@click.argument("revision", default="head")
+def migrate(revision: str) -> None:
+    """Apply the database migrations (to REVISION, default head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    command.upgrade(Config(str(PROJECT_ROOT / "alembic.ini")), revision)
+
+
+@main.command()
+@click.option("--customers", "count", type=int, default=200, show_default=True)
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True)
+@click.option("--demo-accounts", is_flag=True, help="Also create the demo staff accounts (password 'demo').")
+@click.option("--if-empty", is_flag=True, help="Do nothing when customers already exist.")
+def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> None:
+    """Make realistic Hungarian demo data; the same seed gives the same data."""
+    from rich.progress import Progress
+
+    from backoffice.customers.admin import seed_default_reasons
+    from backoffice.customers.models import Party
+    from backoffice.customers.seed import seed_customers
+    from backoffice.staff import services as staff
+    from backoffice.staff.models import StaffUser
+
+    async def work(maker: Any) -> int:
+        async with transaction(maker) as session:
+            await seed_default_reasons(session)
+            if demo_accounts:
+                for username, role, name in DEMO_ACCOUNTS:
+                    if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
+                        await staff.create_user(session, None, username, role, "demo", name, allow_weak=True)
+            existing = await session.scalar(select(func.count()).select_from(Party)) or 0
+        if if_empty and existing:
+            return 0
+        with Progress(disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("customers", total=count)
+            return await seed_customers(maker, count, seed_value, lambda n: bar.advance(task, n))
+
+    started = time.perf_counter()
+    made = _run(work)
+    click.echo(f"seeded {made} customers in {time.perf_counter() - started:.1f} s")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.option("--role", required=True, type=click.Choice(["agent", "supervisor", "records", "admin"]))
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.argument("username")
+def users_create(role: str, full_name: str, password_stdin: bool, username: str) -> None:
+    """Create a staff account (the password is asked for, never defaulted)."""
+    from backoffice.staff import services as staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def work(maker: Any) -> None:
+        async with transaction(maker) as session:
+            await staff.create_user(session, None, username, role, password, full_name)
+
+    try:
+        _run(work)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"created {username} ({role})", err=True)
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+def token_create(username: str) -> None:
+    """Print a new bearer token for USERNAME (the token alone on stdout)."""
+    from backoffice.staff import services as staff
+
+    async def work(maker: Any) -> str:
+        async with transaction(maker) as session:
+            return await staff.create_token(session, username)
+
+    try:
+        click.echo(_run(work))
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+
+

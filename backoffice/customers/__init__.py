@@ -1,0 +1,1 @@
+"""Customers: parties, addresses, contact points, consents, billing accounts and the contact log."""

@@ -1,0 +1,486 @@
+"""Every operation on customers, billing accounts and the contact log.
+
+Services never commit: the caller's transaction (one per request, one per batch item) does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from unidecode import unidecode
+
+from backoffice import audit, identifiers
+from backoffice.actors import Principal
+from backoffice.customers.models import (
+    Address,
+    BillingAccount,
+    Consent,
+    ConsentKind,
+    Contact,
+    ContactChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactPoint,
+    ContactReason,
+    Party,
+    PartyKind,
+    PartyNameToken,
+)
+from backoffice.customers.schemas import BillingAccountInput, ContactInput, PartyInput
+from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
+from backoffice.i18n import N_, Msg
+from backoffice.numbering import next_value
+from backoffice.search import SearchHit
+
+TIMELINE_PAGE = 50
+PARTY_AUDIT_FIELDS = [
+    "kind", "display_name", "family_name", "given_name", "birth_date", "birth_place",
+    "mother_birth_name", "id_document_type", "id_document_number", "organisation_name",
+    "company_registration_number", "tax_number", "eu_vat_number",
+]
+
+
+# ---------------------------------------------------------------- names and tokens
+
+def normalise(text: str) -> str:
+    """`Kovács János` → `kovacs janos`: the form names are indexed and searched in."""
+    return re.sub(r"[^a-z0-9]+", " ", unidecode(text).lower()).strip()
+
+
+def name_tokens(party: Party | PartyInput) -> set[str]:
+    parts = [party.family_name, party.given_name, party.organisation_name]
+    return {tok for p in parts if p for tok in normalise(p).split() if tok}
+
+
+def display_name(data: PartyInput | Party) -> str:
+    if data.kind == PartyKind.ORGANISATION:
+        return data.organisation_name or ""
+    # Hungarian order: family name first.
+    return f"{data.family_name} {data.given_name}".strip()
+
+
+def format_customer_number(value: int) -> str:
+    return f"{value:09d}"
+
+
+# ---------------------------------------------------------------- parties
+
+async def _write_tokens(session: AsyncSession, party: Party) -> None:
+    await session.execute(delete(PartyNameToken).where(PartyNameToken.party_id == party.id))
+    session.add_all(PartyNameToken(token=tok[:100], party_id=party.id) for tok in sorted(name_tokens(party)))
+
+
+def _apply_contact_points(party: Party, data: PartyInput) -> None:
+    wanted = [("phone", p) for p in data.phones] + ([("email", data.email)] if data.email else [])
+    existing = {(cp.kind, cp.value): cp for cp in party.contact_points}
+    party.contact_points[:] = [existing.get(key) or ContactPoint(kind=key[0], value=key[1]) for key in wanted]
+
+
+def _apply_address(party: Party, data: PartyInput) -> None:
+    if data.address is None:
+        return
+    current = next((a for a in party.addresses if a.purpose == "registered"), None)
+    if current is None:
+        current = Address(purpose="registered")
+        party.addresses.append(current)
+    for key, value in vars(data.address).items():
+        setattr(current, key, value)
+
+
+def party_snapshot(party: Party) -> dict[str, Any]:
+    snap = audit.snapshot(party, PARTY_AUDIT_FIELDS)
+    snap["addresses"] = [a.one_line() for a in party.addresses]
+    snap["contact_points"] = [f"{cp.kind}:{cp.value}" for cp in party.contact_points]
+    return snap
+
+
+async def create_party(session: AsyncSession, actor: Principal | None, data: PartyInput) -> Party:
+    number = await next_value(session, "customer_number", start=100000001)
+    party = Party(customer_number=format_customer_number(number), display_name=display_name(data), **data.party_fields())
+    party.addresses = []
+    party.contact_points = []
+    _apply_address(party, data)
+    _apply_contact_points(party, data)
+    session.add(party)
+    await session.flush()
+    await _write_tokens(session, party)
+    await audit.record(session, actor, "party.create", "party", party.id, None, party_snapshot(party))
+    await log_action(session, actor, party.id, Msg(N_("Customer created")), "party", party.id)
+    return party
+
+
+async def get_party(session: AsyncSession, party_id: int) -> Party:
+    party = await session.scalar(
+        select(Party)
+        .where(Party.id == party_id)
+        .options(selectinload(Party.addresses), selectinload(Party.contact_points))
+    )
+    if party is None:
+        raise NotFoundError("party_not_found", Msg(N_("There is no such customer.")))
+    return party
+
+
+def check_version(obj: Any, expected: int | None, what: str) -> None:
+    if expected is not None and expected != obj.version:
+        raise ConflictError(
+            "stale_version",
+            Msg(N_("Someone else changed this %(what)s while you were editing. Here is the current state; "
+                   "make your change again."), what=what),
+            current=obj,
+        )
+
+
+async def update_party(
+    session: AsyncSession, actor: Principal | None, party_id: int, data: PartyInput, expected_version: int | None
+) -> Party:
+    party = await get_party(session, party_id)
+    check_version(party, expected_version, "customer")
+    if data.kind != party.kind:
+        raise ValidationFailedError(
+            "kind_fixed", Msg(N_("An individual cannot become an organisation or the reverse.")), field="kind"
+        )
+    before = party_snapshot(party)
+    for key, value in data.party_fields().items():
+        setattr(party, key, value)
+    party.display_name = display_name(data)
+    _apply_address(party, data)
+    _apply_contact_points(party, data)
+    after = party_snapshot(party)
+    if before == after:
+        return party
+    party.updated_at = dt.datetime.now(dt.UTC)
+    await session.flush()
+    await _write_tokens(session, party)
+    await audit.record(session, actor, "party.update", "party", party.id, before, after)
+    await log_action(session, actor, party.id, Msg(N_("Customer data changed")), "party", party.id)
+    return party
+
+
+# ---------------------------------------------------------------- consents
+
+async def current_consents(session: AsyncSession, party_id: int) -> dict[str, Consent]:
+    rows = await session.scalars(
+        select(Consent).where(Consent.party_id == party_id, Consent.withdrawn_on.is_(None))
+    )
+    return {c.kind: c for c in rows}
+
+
+async def set_consent(
+    session: AsyncSession, actor: Principal | None, party_id: int, kind: str, granted: bool, on: dt.date | None = None
+) -> Consent | None:
+    if kind not in {k.value for k in ConsentKind}:
+        raise ValidationFailedError("unknown_consent", Msg(N_("There is no such consent.")), field="kind")
+    await get_party(session, party_id)
+    day = on or dt.date.today()
+    current = (await current_consents(session, party_id)).get(kind)
+    if granted and current is None:
+        consent = Consent(party_id=party_id, kind=kind, given_on=day)
+        session.add(consent)
+        await session.flush()
+        await audit.record(session, actor, "consent.give", "party", party_id, None, {"kind": kind, "given_on": day})
+        await log_action(session, actor, party_id, Msg(N_("Consent given: %(kind)s"), kind=kind), "consent", consent.id)
+        return consent
+    if not granted and current is not None:
+        if day < current.given_on:
+            raise ValidationFailedError(
+                "withdrawn_before_given", Msg(N_("A consent cannot be withdrawn before it was given.")), field="on"
+            )
+        current.withdrawn_on = day
+        await audit.record(
+            session, actor, "consent.withdraw", "party", party_id,
+            {"kind": kind, "withdrawn_on": None}, {"kind": kind, "withdrawn_on": day},
+        )
+        await log_action(session, actor, party_id, Msg(N_("Consent withdrawn: %(kind)s"), kind=kind), "consent", current.id)
+        return current
+    return current
+
+
+async def consent_history(session: AsyncSession, party_id: int) -> list[Consent]:
+    rows = await session.scalars(
+        select(Consent).where(Consent.party_id == party_id).order_by(Consent.given_on.desc(), Consent.id.desc())
+    )
+    return list(rows)
+
+
+# ---------------------------------------------------------------- billing accounts
+
+BA_AUDIT_FIELDS = [
+    "name", "bill_delivery", "delivery_email", "payment_method", "iban", "mandate_date",
+    "postal_code", "locality", "street", "house_number", "floor_door", "is_closed",
+]
+
+
+def _apply_billing(account: BillingAccount, data: BillingAccountInput) -> None:
+    account.name = data.name
+    account.bill_delivery = data.bill_delivery
+    account.delivery_email = data.delivery_email
+    account.payment_method = data.payment_method
+    account.iban = data.iban
+    account.mandate_date = data.mandate_date
+    for key, value in vars(data.address).items():
+        setattr(account, key, value)
+
+
+async def create_billing_account(
+    session: AsyncSession, actor: Principal | None, payer_id: int, data: BillingAccountInput
+) -> BillingAccount:
+    party = await get_party(session, payer_id)
+    # Account numbers are the customer number plus a per-payer sequence; they need not be gap-free.
+    taken = set(await session.scalars(select(BillingAccount.account_number).where(BillingAccount.payer_id == party.id)))
+    seq = len(taken) + 1
+    while f"{party.customer_number}-{seq:02d}" in taken:
+        seq += 1
+    account = BillingAccount(account_number=f"{party.customer_number}-{seq:02d}", payer_id=party.id)
+    _apply_billing(account, data)
+    session.add(account)
+    await session.flush()
+    await audit.record(
+        session, actor, "billing_account.create", "billing_account", account.id, None,
+        audit.snapshot(account, ["account_number", *BA_AUDIT_FIELDS]),
+    )
+    await log_action(
+        session, actor, party.id, Msg(N_("Billing account %(number)s opened"), number=account.account_number),
+        "billing_account", account.id,
+    )
+    return account
+
+
+async def get_billing_account(session: AsyncSession, account_id: int) -> BillingAccount:
+    account = await session.get(BillingAccount, account_id)
+    if account is None:
+        raise NotFoundError("billing_account_not_found", Msg(N_("There is no such billing account.")))
+    return account
+
+
+async def update_billing_account(
+    session: AsyncSession, actor: Principal | None, account_id: int, data: BillingAccountInput,
+    expected_version: int | None,
+) -> BillingAccount:
+    account = await get_billing_account(session, account_id)
+    check_version(account, expected_version, "billing account")
+    before = audit.snapshot(account, BA_AUDIT_FIELDS)
+    _apply_billing(account, data)
+    after = audit.snapshot(account, BA_AUDIT_FIELDS)
+    if before == after:
+        return account
+    await session.flush()
+    await audit.record(session, actor, "billing_account.update", "billing_account", account.id, before, after)
+    await log_action(
+        session, actor, account.payer_id,
+        Msg(N_("Billing account %(number)s changed"), number=account.account_number), "billing_account", account.id,
+    )
+    return account
+
+
+async def billing_accounts_of(session: AsyncSession, party_id: int) -> list[BillingAccount]:
+    rows = await session.scalars(
+        select(BillingAccount).where(BillingAccount.payer_id == party_id).order_by(BillingAccount.account_number)
+    )
+    return list(rows)
+
+
+# ---------------------------------------------------------------- contact log
+
+async def active_reasons(session: AsyncSession) -> list[ContactReason]:
+    rows = await session.scalars(
+        select(ContactReason).where(ContactReason.is_active.is_(True))
+        .order_by(ContactReason.sort_order, ContactReason.code)
+    )
+    return list(rows)
+
+
+async def record_contact(
+    session: AsyncSession, actor: Principal, party_id: int, data: ContactInput
+) -> Contact:
+    await get_party(session, party_id)
+    contact = Contact(
+        party_id=party_id,
+        at=dt.datetime.now(dt.UTC),
+        channel=data.channel,
+        direction=data.direction,
+        reason_id=data.reason_id,
+        outcome=data.outcome,
+        notes=data.notes,
+        staff_id=actor.id,
+        staff_name=actor.username,
+        automatic=False,
+    )
+    session.add(contact)
+    await session.flush()
+    await audit.record(
+        session, actor, "contact.record", "contact", contact.id, None,
+        audit.snapshot(contact, ["party_id", "channel", "direction", "reason_id", "outcome", "notes"]),
+    )
+    return contact
+
+
+async def log_action(
+    session: AsyncSession,
+    actor: Principal | None,
+    party_id: int,
+    summary: Msg | str,
+    subject_type: str | None = None,
+    subject_id: Any = None,
+) -> Contact:
+    """The automatic contact-log entry every action writes. The summary is kept as its message
+    id and parameters, so each reader sees it in their own language."""
+    msgid, params = (summary.msgid, summary.params) if isinstance(summary, Msg) else (summary, {})
+    contact = Contact(
+        party_id=party_id,
+        at=dt.datetime.now(dt.UTC),
+        channel=ContactChannel.SYSTEM.value,
+        direction=ContactDirection.INTERNAL.value,
+        outcome=ContactOutcome.DONE.value,
+        notes="",
+        staff_id=getattr(actor, "id", None),
+        staff_name=getattr(actor, "username", "system"),
+        automatic=True,
+        subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id),
+        summary=msgid[:300],
+        summary_params=params or None,
+    )
+    session.add(contact)
+    return contact
+
+
+async def timeline(
+    session: AsyncSession, party_id: int, before_id: int | None = None, limit: int = TIMELINE_PAGE
+) -> list[Contact]:
+    stmt = select(Contact).where(Contact.party_id == party_id)
+    if before_id is not None:
+        stmt = stmt.where(Contact.id < before_id)
+    rows = await session.scalars(stmt.order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
+    return list(rows)
+
+
+async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError("contact_not_found", Msg(N_("There is no such contact.")))
+    return contact
+
+
+# ---------------------------------------------------------------- the customer page
+
+@dataclass
+class CustomerView:
+    party: Party
+    consents: dict[str, Consent]
+    accounts: list[BillingAccount]
+    contacts: list[Contact]
+    reasons: list[ContactReason]
+    has_more_contacts: bool
+
+
+async def customer_view(session: AsyncSession, party_id: int) -> CustomerView:
+    """Everything the customer page shows, in a fixed number of statements whatever the size."""
+    party = await get_party(session, party_id)  # 3 statements: party, addresses, contact points
+    consents = await current_consents(session, party_id)
+    accounts = await billing_accounts_of(session, party_id)
+    contacts = await timeline(session, party_id, limit=TIMELINE_PAGE + 1)
+    reasons = await active_reasons(session)
+    return CustomerView(
+        party, consents, accounts, contacts[:TIMELINE_PAGE], reasons, len(contacts) > TIMELINE_PAGE
+    )
+
+
+# ---------------------------------------------------------------- search providers
+
+def _party_hit(party: Party, kind: str, score: int, detail: str) -> SearchHit:
+    return SearchHit(kind, party.display_name, detail, f"/customers/{party.id}", score)
+
+
+async def _parties_with_address(session: AsyncSession, party_ids: list[int]) -> list[tuple[Party, str]]:
+    if not party_ids:
+        return []
+    rows = (await session.execute(
+        select(Party, Address)
+        .outerjoin(Address, and_(Address.party_id == Party.id, Address.purpose == "registered"))
+        .where(Party.id.in_(party_ids))
+    )).all()
+    seen: dict[int, tuple[Party, str]] = {}
+    for party, address in rows:
+        seen.setdefault(party.id, (party, address.one_line() if address else ""))
+    return [seen[i] for i in party_ids if i in seen]
+
+
+async def search_by_name(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
+    words = normalise(query).split()
+    if not words or not any(ch.isalpha() for ch in query):
+        return []
+    words = words[:5]
+    # Every word must prefix-match one of the party's name tokens (a range scan on the index).
+    matches = None
+    for word in words:
+        upper = word[:-1] + chr(ord(word[-1]) + 1)
+        sub = select(PartyNameToken.party_id).where(PartyNameToken.token >= word, PartyNameToken.token < upper)
+        matches = sub if matches is None else matches.intersect(sub)
+    assert matches is not None
+    ids_subq = matches.subquery()
+    ranked = (
+        select(Party.id)
+        .where(Party.id.in_(select(ids_subq.c[0])))
+        .order_by(Party.display_name, Party.id)
+        .limit(limit)
+    )
+    party_ids = list(await session.scalars(ranked))
+    hits = []
+    wanted = " ".join(words)
+    for party, address in await _parties_with_address(session, party_ids):
+        score = 60 if normalise(party.display_name) == wanted else 50
+        hits.append(_party_hit(party, "name", score, f"{party.customer_number} · {address}"))
+    return hits
+
+
+async def search_by_phone(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
+    if sum(ch.isdigit() for ch in query) < 6 or any(ch.isalpha() for ch in query):
+        return []
+    try:
+        e164 = identifiers.phone_e164(query)
+    except identifiers.InvalidIdentifierError:
+        return []
+    ids = list(await session.scalars(
+        select(ContactPoint.party_id).where(ContactPoint.kind == "phone", ContactPoint.value == e164).limit(limit)
+    ))
+    display = identifiers.phone_display(e164)
+    return [
+        _party_hit(p, "phone", 90, f"{p.customer_number} · {display}")
+        for p, _ in await _parties_with_address(session, ids)
+    ]
+
+
+async def search_by_customer_number(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
+    text = query.strip()
+    if not re.fullmatch(r"\d{9}(-\d{1,3})?", text):
+        return []
+    number = text.split("-")[0]
+    party_ids = list(await session.scalars(
+        select(Party.id).where(or_(Party.customer_number == number)).limit(limit)
+    ))
+    hits = [
+        _party_hit(p, "customer_number", 100, f"{p.customer_number} · {addr}")
+        for p, addr in await _parties_with_address(session, party_ids)
+    ]
+    if "-" in text:
+        account = await session.scalar(select(BillingAccount).where(BillingAccount.account_number == text))
+        if account is not None:
+            hits = [
+                SearchHit("account_number", h.label, f"{account.account_number} · {h.detail}", h.url, 100)
+                for h in hits
+            ]
+    return hits
+
+
+def register_search() -> None:
+    from backoffice import search
+
+    search.register("customers.customer_number", search_by_customer_number)
+    search.register("customers.phone", search_by_phone)
+    search.register("customers.name", search_by_name)

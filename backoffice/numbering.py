@@ -1,0 +1,58 @@
+"""Gap-free counters: each value is taken inside the transaction of the row it numbers."""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, UniqueConstraint, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backoffice.db import Base, BigIntId
+
+
+class Counter(Base):
+    __tablename__ = "counters"
+    __table_args__ = (UniqueConstraint("name", "period"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(10), default="")
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+async def next_value(session: AsyncSession, name: str, period: str = "", start: int = 1) -> int:
+    """The next number of a series; the row lock holds until the caller's transaction ends,
+    so a rollback gives the number back and concurrent callers never skip or share one."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Counter)
+        .values(name=name, period=period, value=start - 1)
+        .on_conflict_do_nothing(index_elements=["name", "period"])
+    )
+    result = await session.execute(
+        update(Counter)
+        .where(Counter.name == name, Counter.period == period)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one())
+
+
+async def reserve_block(session: AsyncSession, name: str, count: int, period: str = "", start: int = 1) -> int:
+    """Take `count` consecutive numbers at once (batch seeding); returns the first."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Counter)
+        .values(name=name, period=period, value=start - 1)
+        .on_conflict_do_nothing(index_elements=["name", "period"])
+    )
+    result = await session.execute(
+        update(Counter)
+        .where(Counter.name == name, Counter.period == period)
+        .values(value=Counter.value + count)
+        .returning(Counter.value)
+    )
+    return int(result.scalar_one()) - count + 1

@@ -1,0 +1,1 @@
+"""Staff accounts: users and roles, sign-in sessions, API tokens."""

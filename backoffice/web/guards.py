@@ -1,0 +1,37 @@
+"""Access rules: every route says which roles may use it; a route that says nothing is closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from backoffice.staff.models import Role
+
+AGENT, SUPERVISOR, RECORDS, ADMIN = Role.AGENT.value, Role.SUPERVISOR.value, Role.RECORDS.value, Role.ADMIN.value
+ALL_STAFF = frozenset({AGENT, SUPERVISOR, RECORDS, ADMIN})
+CUSTOMER_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
+CUSTOMER_WRITE = frozenset({AGENT, SUPERVISOR})
+CONTACT_WRITE = frozenset({AGENT, SUPERVISOR, RECORDS})
+ADMIN_ONLY = frozenset({ADMIN})
+
+
+def public() -> dict[str, Any]:
+    return {"public": True}
+
+
+def roles(allowed: frozenset[str]) -> dict[str, Any]:
+    return {"roles": allowed}
+
+
+def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    if handler.opt.get("public"):
+        return
+    allowed = handler.opt.get("roles")
+    user = connection.scope.get("user")
+    if user is None:
+        raise NotAuthorizedException("Sign in first.")
+    if not allowed or user.role not in allowed:
+        raise PermissionDeniedException("Your role does not allow this.")

@@ -1,0 +1,58 @@
+"""The Jinja environment: translations, filters for money, dates and phone numbers, and `page()`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from litestar import MediaType, Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+
+from backoffice import i18n
+from backoffice.identifiers import phone_display
+
+BUDAPEST = ZoneInfo("Europe/Budapest")
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(BUDAPEST).strftime(fmt)
+
+
+def huf(value: decimal.Decimal | int | None) -> str:
+    if value is None:
+        return ""
+    amount = decimal.Decimal(value).quantize(decimal.Decimal("1"), rounding=decimal.ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(int(amount)):,}".replace(",", "\u00a0")
+    return f"{sign}{digits}\u00a0Ft"
+
+
+def configure(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["local_time"] = local_time
+    env.filters["huf"] = huf
+    env.filters["phone"] = phone_display
+    env.globals["languages"] = i18n.LANGUAGES
+    env.globals["current_language"] = i18n.current_language.get
+    env.globals["Msg"] = i18n.Msg
+    env.filters["zip_translate"] = lambda values: [(v, i18n.gettext(v)) for v in values]
+    env.filters["reason_options"] = lambda reasons: [(r.id, r.name(i18n.current_language.get())) for r in reasons]
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+
+
+def is_fragment_request(request: Request[Any, Any, Any]) -> bool:
+    """HTMX asks for the fragment; a plain or boosted request gets the full page."""
+    return bool(request.headers.get("hx-request")) and not request.headers.get("hx-boosted")
+
+
+def page(template: str, status: int = 200, **context: Any) -> Template:
+    return Template(template_name=template, context=context, status_code=status, media_type=MediaType.HTML)
