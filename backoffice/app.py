@@ -17,6 +17,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from sqlalchemy.pool import NullPool
 
 from backoffice.db import make_engine, make_sessionmaker
 from backoffice.settings import Settings
@@ -44,7 +45,7 @@ def _route_handlers() -> list[Any]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **({"poolclass": NullPool} if settings.database_null_pool else {}))
     sessionmaker = make_sessionmaker(engine)
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=engine,

@@ -103,6 +103,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement commits on its own (test inspection sessions)
         # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if WRITE_INTENT.get() else "BEGIN")
 

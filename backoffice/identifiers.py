@@ -23,9 +23,16 @@ class InvalidIdentifierError(ValueError):
         self.message = message
 
 
+_PHONE_CHARS = re.compile(r"^\+?[\d ()./-]+$")
+
+
 def phone_e164(raw: str, region: str = "HU") -> str:
     """`06 30 123 4567`, `+36 30 123-4567`, `0036301234567` → `+36301234567`."""
     text = raw.strip()
+    # Only digits and the usual separators: otherwise letters were silently dropped (`06301234567x`),
+    # read as vanity letters (`+36 30 ABC 4567`) or an extension was cut off without a word.
+    if not _PHONE_CHARS.match(text):
+        raise InvalidIdentifierError(Msg(N_("This is not a phone number.")))
     if text.startswith("00"):
         text = "+" + text[2:]
     # Hungarian trunk prefix 06 is not understood by libphonenumber's HU metadata alone.
@@ -51,7 +58,7 @@ def phone_display(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]{2,}$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]{2,}$")
 
 
 def email(raw: str) -> str:

@@ -58,6 +58,8 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     seller_name: str = "Demo Telekom Zrt."
+    # Tests that drive one app from several event loops must not share pooled connections.
+    database_null_pool: bool = False
 
     @property
     def is_sqlite(self) -> bool:

@@ -81,6 +81,10 @@ class Collector:
             if required:
                 self.fail(name, Msg(N_("This field is required.")))
             return None
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            # Some checks (e-mail) let them through, and PostgreSQL refuses a NUL outright.
+            self.fail(name, Msg(N_("This field contains control characters.")))
+            return None
         try:
             return check(value)
         except InvalidIdentifierError as exc:

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +72,8 @@ def settings(template_db: str, tmp_path: Path) -> Settings:
         db_file = var_dir / "backoffice.sqlite3"
         shutil.copyfile(template_db, db_file)
         url = f"sqlite+aiosqlite:///{db_file}"
-    base = Settings(var_dir=var_dir, database_url=url, secret_key="test-secret-" + "x" * 32)
-    return replace(base)
+    return Settings(var_dir=var_dir, database_url=url, secret_key="test-secret-" + "x" * 32,
+                    database_null_pool=IS_PG)
 
 
 @pytest.fixture
@@ -94,8 +93,11 @@ async def maker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSes
 
 @pytest.fixture
 async def session(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose work the test commits itself (services never commit)."""
-    async with maker() as s:
+    """An autocommit session for the test's own reads and set-up writes: it holds no lock and
+    no snapshot, so it never blocks the app and always sees what the app committed.
+    (Use `maker` for a transactional session when a test needs rollback semantics.)"""
+    engine = maker.kw["bind"]
+    async with AsyncSession(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False) as s:
         yield s
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import factory
 
-from backoffice.customers.schemas import AddressInput, PartyInput
+from backoffice.customers.models import Contact
+from backoffice.customers.schemas import AddressInput, BillingAccountInput, PartyInput
 
 
 class AddressFactory(factory.Factory):
@@ -75,3 +76,49 @@ def account_form(**overrides: Any) -> dict[str, str]:
     }
     data.update(overrides)
     return data
+
+
+def organisation_form(**overrides: Any) -> dict[str, str]:
+    """A valid organisation-customer form as a browser submits it."""
+    data = {
+        "kind": "organisation", "organisation_name": "Tisza Távközlési Kft.", "tax_number": "12345676-2-41",
+        "company_registration_number": "06-09-123456", "eu_vat_number": "HU12345676", "postal_code": "6720",
+        "locality": "Szeged", "street": "Tisza Lajos körút", "house_number": "12", "floor_door": "",
+        "phone": "06 62 123 456", "phone2": "", "email": "iroda@tisza-tav.example.hu",
+    }
+    data.update(overrides)
+    return data
+
+
+class BillingAccountInputFactory(factory.Factory):
+    """A billing account as the service takes it: e-mailed bills, paid by bank transfer."""
+
+    class Meta:
+        model = BillingAccountInput
+
+    name = ""
+    bill_delivery = "email"
+    delivery_email = factory.Sequence(lambda n: f"szamla{n}@example.hu")
+    payment_method = "bank_transfer"
+    iban = None
+    mandate_date = None
+    address = factory.SubFactory(AddressFactory)
+
+
+class ContactFactory(factory.Factory):
+    """A contact-log entry an agent wrote at wrap-up (a model row, for bulk set-up)."""
+
+    class Meta:
+        model = Contact
+
+    party_id = None
+    at = factory.Sequence(lambda n: dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC) + dt.timedelta(minutes=7 * n))
+    channel = factory.Iterator(["phone", "email", "chat", "in_person", "letter"])
+    direction = factory.Iterator(["inbound", "outbound"])
+    reason_id = None
+    outcome = factory.Iterator(["resolved", "information_given", "follow_up"])
+    notes = factory.Sequence(lambda n: f"Hívás #{n}: az ügyfél a számláról érdeklődött.")
+    staff_id = None
+    staff_name = "agent"
+    automatic = False
+    summary = ""

@@ -75,6 +75,18 @@ class ContactInput:
     notes: str
 
 
+MIN_AGE = 14
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` earlier; 29 February falls back to the 28th (a bare
+    date.replace raised on leap days, so every individual was refused with a 500)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def _address(c: Collector) -> AddressInput | None:
     postal = c.identifier("postal_code", identifiers.postal_code, required=True)
     locality = c.text("locality", required=True, max_length=100)
@@ -95,7 +107,7 @@ def parse_party(data: Mapping[str, Any]) -> PartyInput:
         result.family_name = c.text("family_name", required=True, max_length=100)
         result.given_name = c.text("given_name", required=True, max_length=100)
         result.birth_date = c.date("birth_date", required=True, past=True)
-        if result.birth_date and result.birth_date > dt.date.today().replace(year=dt.date.today().year - 14):
+        if result.birth_date and result.birth_date > years_before(dt.date.today(), MIN_AGE):
             c.fail("birth_date", Msg(N_("A subscriber must be at least 14 years old.")))
         result.birth_place = c.text("birth_place", required=True, max_length=100)
         result.mother_birth_name = c.text("mother_birth_name", required=True, max_length=200)

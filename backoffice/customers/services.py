@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, intersect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from unidecode import unidecode
@@ -55,7 +55,7 @@ def normalise(text: str) -> str:
 
 def name_tokens(party: Party | PartyInput) -> set[str]:
     parts = [party.family_name, party.given_name, party.organisation_name]
-    return {tok for p in parts if p for tok in normalise(p).split() if tok}
+    return {tok[:100] for p in parts if p for tok in normalise(p).split() if tok}
 
 
 def display_name(data: PartyInput | Party) -> str:
@@ -63,6 +63,11 @@ def display_name(data: PartyInput | Party) -> str:
         return data.organisation_name or ""
     # Hungarian order: family name first.
     return f"{data.family_name} {data.given_name}".strip()
+
+
+def _storable_id(value: int) -> bool:
+    """Ids beyond 64 bits cannot exist; asking the database about them overflows the driver."""
+    return -(2**63) <= value < 2**63
 
 
 def format_customer_number(value: int) -> str:
@@ -73,7 +78,7 @@ def format_customer_number(value: int) -> str:
 
 async def _write_tokens(session: AsyncSession, party: Party) -> None:
     await session.execute(delete(PartyNameToken).where(PartyNameToken.party_id == party.id))
-    session.add_all(PartyNameToken(token=tok[:100], party_id=party.id) for tok in sorted(name_tokens(party)))
+    session.add_all(PartyNameToken(token=tok, party_id=party.id) for tok in sorted(name_tokens(party)))
 
 
 def _apply_contact_points(party: Party, data: PartyInput) -> None:
@@ -116,7 +121,7 @@ async def create_party(session: AsyncSession, actor: Principal | None, data: Par
 
 
 async def get_party(session: AsyncSession, party_id: int) -> Party:
-    party = await session.scalar(
+    party = None if not _storable_id(party_id) else await session.scalar(
         select(Party)
         .where(Party.id == party_id)
         .options(selectinload(Party.addresses), selectinload(Party.contact_points))
@@ -252,7 +257,7 @@ async def create_billing_account(
 
 
 async def get_billing_account(session: AsyncSession, account_id: int) -> BillingAccount:
-    account = await session.get(BillingAccount, account_id)
+    account = await session.get(BillingAccount, account_id) if _storable_id(account_id) else None
     if account is None:
         raise NotFoundError("billing_account_not_found", Msg(N_("There is no such billing account.")))
     return account
@@ -355,13 +360,13 @@ async def timeline(
 ) -> list[Contact]:
     stmt = select(Contact).where(Contact.party_id == party_id)
     if before_id is not None:
-        stmt = stmt.where(Contact.id < before_id)
+        stmt = stmt.where(Contact.id < min(max(before_id, -(2**63)), 2**63 - 1))
     rows = await session.scalars(stmt.order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
     return list(rows)
 
 
 async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
-    contact = await session.get(Contact, contact_id)
+    contact = await session.get(Contact, contact_id) if _storable_id(contact_id) else None
     if contact is None:
         raise NotFoundError("contact_not_found", Msg(N_("There is no such contact.")))
     return contact
@@ -417,13 +422,12 @@ async def search_by_name(session: AsyncSession, query: str, limit: int) -> list[
         return []
     words = words[:5]
     # Every word must prefix-match one of the party's name tokens (a range scan on the index).
-    matches = None
+    subs = []
     for word in words:
         upper = word[:-1] + chr(ord(word[-1]) + 1)
-        sub = select(PartyNameToken.party_id).where(PartyNameToken.token >= word, PartyNameToken.token < upper)
-        matches = sub if matches is None else matches.intersect(sub)
-    assert matches is not None
-    ids_subq = matches.subquery()
+        subs.append(select(PartyNameToken.party_id).where(PartyNameToken.token >= word, PartyNameToken.token < upper))
+    # A CompoundSelect has no .intersect(): chaining broke every query of three or more words.
+    ids_subq = (subs[0] if len(subs) == 1 else intersect(*subs)).subquery()
     ranked = (
         select(Party.id)
         .where(Party.id.in_(select(ids_subq.c[0])))

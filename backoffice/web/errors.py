@@ -43,7 +43,7 @@ def is_api(request: Request[Any, Any, Any]) -> bool:
 def problem(status: int, code: str, detail: str, errors: dict[str, Any] | None = None, **extra: Any) -> Response[Any]:
     body: dict[str, Any] = {
         "type": f"urn:backoffice:problem:{code}",
-        "title": str(Msg(TITLES.get(status, "Error"))),
+        "title": str(Msg(TITLES.get(status) or N_("Error"))),
         "status": status,
         "detail": detail,
         "code": code,
@@ -58,7 +58,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
     template = "errors/_error.html" if request.headers.get("hx-request") else "errors/error.html"
     return Template(
         template_name=template,
-        context={"status": status, "title": str(Msg(TITLES.get(status, "Error"))), "detail": detail},
+        context={"status": status, "title": str(Msg(TITLES.get(status) or N_("Error"))), "detail": detail},
         status_code=status,
         media_type=MediaType.HTML,
     )
@@ -111,7 +111,7 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
-    detail = str(Msg(TITLES.get(status, N_("Error"))))
+    detail = str(Msg(TITLES.get(status) or N_("Error")))
     if status == 413:
         detail = str(Msg(N_("What you sent is too large.")))
     if is_api(request):

@@ -1,0 +1,74 @@
+"""Enum values that are translated where they are shown: marks for the extractor, nothing else.
+
+Templates translate stored codes at display time, `{{ _(party.kind) }}`, `{{ _(c.channel) }}`,
+`roles|zip_translate`, and so on: the msgid is the enum's value itself. Babel only extracts
+string literals, so it never sees these msgids and `make i18n` would drop them from the
+catalogues. Each value is marked here once, so extraction keeps it; keep this list in step with
+the enums (tests/test_i18n.py checks it against them).
+
+This module is never imported by the application.
+"""
+
+from backoffice.i18n import N_
+
+# Party kinds (customers.models.PartyKind)
+N_("individual")
+N_("organisation")
+
+# Staff roles (staff.models.Role)
+N_("agent")
+N_("supervisor")
+N_("records")
+N_("admin")
+
+# Consent kinds (customers.models.ConsentKind)
+N_("marketing")
+N_("directory_listing")
+N_("itemised_bill")
+
+# Bill delivery (customers.models.BillDelivery)
+N_("portal")
+N_("email")
+N_("paper")
+
+# Payment methods (customers.models.PaymentMethod)
+N_("bank_transfer")
+N_("direct_debit")
+N_("postal_cheque")
+
+# Contact channels (customers.models.ContactChannel)
+N_("phone")
+N_("email")
+N_("chat")
+N_("in_person")
+N_("letter")
+N_("system")
+
+# Contact directions (customers.models.ContactDirection)
+N_("inbound")
+N_("outbound")
+N_("internal")
+
+# Contact outcomes (customers.models.ContactOutcome)
+N_("resolved")
+N_("information_given")
+N_("follow_up")
+N_("escalated")
+N_("no_answer")
+N_("done")
+
+# ID document types (customers.models.IdDocumentType)
+N_("id_card")
+N_("passport")
+N_("driving_licence")
+N_("residence_permit")
+
+# Search hit kinds (search.SearchHit.kind, set by the customers search providers)
+N_("name")
+N_("phone")
+N_("customer_number")
+N_("account_number")
+
+# Contact-point kinds (customers.models.ContactPoint.kind)
+N_("phone")
+N_("email")
