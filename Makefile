@@ -7,7 +7,7 @@ TEST_STAMP := $(VENV)/.installed-test
 HTMX := static/vendor/htmx.min.js
 export BACKOFFICE_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test lint bench check-migrations clean chromium
+.PHONY: run test lint bench check-migrations clean chromium i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ lint: $(TEST_STAMP)
 bench: $(TEST_STAMP) $(HTMX)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; }
 	$(PY) bench/run.py
+
+LOCALE_DIR := backoffice/locale
+POT := $(LOCALE_DIR)/messages.pot
+
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --sort-output --add-location=file \
+	  --add-comments=Translators: --project=backoffice --version=0.1.0 -k N_ -k Msg -o $(POT) .
+	$(VENV)/bin/pybabel -q update -i $(POT) -d $(LOCALE_DIR) -l hu --ignore-obsolete --previous
+	$(VENV)/bin/pybabel -q update -i $(POT) -d $(LOCALE_DIR) -l en --ignore-obsolete --no-fuzzy-matching
 
 check-migrations: $(STAMP)
 	$(VENV)/bin/alembic upgrade head && $(VENV)/bin/alembic check

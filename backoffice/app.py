@@ -25,6 +25,7 @@ from backoffice.web import errors, templating
 from backoffice.web.auth import AuthMiddleware
 from backoffice.web.csrf import BearerAwareCSRFMiddleware
 from backoffice.web.guards import access_guard
+from backoffice.web.transactions import commit_or_rollback
 
 
 def _route_handlers() -> list[Any]:
@@ -68,8 +69,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        include_in_schema=False),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
-        middleware=[DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf), AuthMiddleware],
+        # Auth first: it sets the language that a CSRF refusal is shown in.
+        middleware=[AuthMiddleware, DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf)],
         guards=[access_guard],
+        after_request=commit_or_rollback,
         template_config=TemplateConfig(
             directory=settings.templates_dir, engine=JinjaTemplateEngine, engine_callback=templating.configure
         ),
@@ -87,4 +90,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.db_session_scope_key = db_config.session_scope_key
     return app

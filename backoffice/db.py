@@ -72,7 +72,7 @@ class VersionedMixin:
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr takes the class
         return {"version_id_col": cls.version}  # type: ignore[attr-defined]
 
 

@@ -109,12 +109,8 @@ class Collector:
 
     def check(self) -> None:
         if self.errors:
-            first = next(iter(self.errors))
             raise ValidationFailedError(
-                "validation_failed",
-                Msg(N_("Some fields need correcting.")),
-                errors=self.errors,
-                field=None if first is None else None,
+                "validation_failed", Msg(N_("Some fields need correcting.")), errors=self.errors
             )
 
 

@@ -62,7 +62,8 @@ def party_form(**overrides: Any) -> dict[str, str]:
         "kind": "individual", "family_name": "Nagy", "given_name": "Erzsébet", "birth_date": "1975-03-02",
         "birth_place": "Szeged", "mother_birth_name": "Tóth Ilona", "id_document_type": "id_card",
         "id_document_number": "654321AB", "postal_code": "6720", "locality": "Szeged", "street": "Kárász utca",
-        "house_number": "5", "floor_door": "", "phone": "06 30 123 4567", "phone2": "", "email": "nagy.erzsebet@example.hu",
+        "house_number": "5", "floor_door": "", "phone": "06 30 123 4567", "phone2": "",
+        "email": "nagy.erzsebet@example.hu",
     }
     data.update(overrides)
     return data

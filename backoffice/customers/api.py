@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, get, patch, post
@@ -90,9 +91,15 @@ def party_out(party: Party) -> dict[str, Any]:
     return {k: (v if v != "" else None) for k, v in out.items()}
 
 
+def _money(value: Decimal) -> str:
+    """Always two decimals: a new account's balance is the Python default Decimal("0"), a stored one
+    comes back as 0.00, and a client must get the same text for the same amount."""
+    return str(Decimal(value).quantize(Decimal("0.01")))
+
+
 def account_out(account: BillingAccount) -> dict[str, Any]:
     out: dict[str, Any] = {"id": account.id, "account_number": account.account_number, "payer_id": account.payer_id,
-                           "balance": str(account.balance), "is_closed": account.is_closed}
+                           "balance": _money(account.balance), "is_closed": account.is_closed}
     out.update({k: (v if v != "" else None) for k, v in account_values(account).items()})
     out["version"] = account.version
     return out

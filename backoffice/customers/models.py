@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backoffice.i18n import Msg
+from backoffice.i18n import Msg, gettext
 from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
 
 
@@ -209,6 +209,11 @@ class Contact(IdMixin, Base):
     summary_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     def summary_text(self) -> str:
-        return str(Msg(self.summary, **(self.summary_params or {}))) if self.summary else ""
+        """The automatic summary in the reader's language; text parameters that are message ids
+        themselves (consent kinds and the like) are translated too, others pass unchanged."""
+        if not self.summary:
+            return ""
+        params = {k: gettext(v) if isinstance(v, str) else v for k, v in (self.summary_params or {}).items()}
+        return str(Msg(self.summary, **params))
 
     reason: Mapped[ContactReason | None] = relationship(lazy="joined")

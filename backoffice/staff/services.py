@@ -73,7 +73,9 @@ async def authenticate(
         if user.failed_attempts >= max_attempts:
             user.locked_until = now + dt.timedelta(minutes=lock_minutes)
             user.failed_attempts = 0
-            await audit.record(session, None, "staff.lock", "staff_user", user.id, None, {"locked_until": user.locked_until})
+            await audit.record(
+                session, None, "staff.lock", "staff_user", user.id, None, {"locked_until": user.locked_until}
+            )
         raise refused
     if not user.is_active:
         raise refused
@@ -97,7 +99,9 @@ async def start_session(session: AsyncSession, user: StaffUser, old_token: str |
         await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(old_token)))
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
-    session.add(StaffSession(token_hash=token_digest(token), user_id=user.id, created_at=now, last_seen_at=now, ip=ip[:64]))
+    session.add(
+        StaffSession(token_hash=token_digest(token), user_id=user.id, created_at=now, last_seen_at=now, ip=ip[:64])
+    )
     await audit.record(session, principal_of(user), "staff.sign_in", "staff_user", user.id)
     return token
 
@@ -171,7 +175,8 @@ def _check_username(username: str) -> str:
     if not USERNAME.match(name):
         raise ValidationFailedError(
             "bad_username",
-            Msg(N_("A user name is 2 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter.")),
+            Msg(N_("A user name is 2 to 64 lower-case letters, digits, dots, dashes or underscores, "
+                   "starting with a letter.")),
             field="username",
         )
     return name
@@ -228,7 +233,9 @@ async def change_user(
 ) -> StaffUser:
     user = await get_user(session, user_id)
     if expected_version is not None and expected_version != user.version:
-        raise ConflictError("stale_version", Msg(N_("Someone else changed this user meanwhile; here is the current state.")))
+        raise ConflictError(
+            "stale_version", Msg(N_("Someone else changed this user meanwhile; here is the current state."))
+        )
     if user.id == actor.id and (is_active is False or (role is not None and role != user.role)):
         raise ValidationFailedError(
             "self_change", Msg(N_("You cannot disable yourself or change your own role.")), field="role"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.db import WRITE_INTENT
 from backoffice.i18n import current_language, normalise_language
 from backoffice.staff import services as staff
+from backoffice.web.transactions import current_scope
 
 SESSION_COOKIE = "bo_session"
 LANGUAGE_COOKIE = "bo_lang"
@@ -44,9 +46,10 @@ class AuthMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        current_scope.set(scope)
         path: str = scope.get("path", "")
         if path.startswith("/static/"):
             await self.app(scope, receive, send)
@@ -79,10 +82,8 @@ class AuthMiddleware:
         scope["user"] = principal
         scope["auth"] = "bearer" if token is not None else "session"
         language = principal.language if principal else cookies.get(LANGUAGE_COOKIE)
-        lang_token = current_language.set(normalise_language(language or settings.default_language))
-        intent_token = WRITE_INTENT.set(scope.get("method", "GET") not in SAFE_METHODS)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            WRITE_INTENT.reset(intent_token)
-            current_language.reset(lang_token)
+        # Set for the whole request and deliberately not reset: error pages rendered after the
+        # exception left this middleware still need them, and every request sets both anew.
+        current_language.set(normalise_language(language or settings.default_language))
+        WRITE_INTENT.set(scope.get("method", "GET") not in SAFE_METHODS)
+        await self.app(scope, receive, send)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import Receive, Scope, Send
 
-from backoffice.web.auth import _headers, bearer_token
+from backoffice.web.auth import SESSION_COOKIE, _headers, bearer_token
 
 
 class BearerAwareCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and bearer_token(_headers(scope)) is not None:
-            # The auth middleware then ignores any cookie: only the token counts.
-            await self.app(scope, receive, send)
-            return
+        if scope["type"] == ScopeType.HTTP:
+            headers = _headers(scope)
+            # With a bearer token the auth middleware ignores any cookie: only the token counts.
+            # An API call with no session cookie has no ambient authority to forge; let the
+            # guard answer it (401) instead of a misleading CSRF refusal.
+            no_session = SESSION_COOKIE not in headers.get("cookie", "")
+            if bearer_token(headers) is not None or (scope["path"].startswith("/api/") and no_session):
+                await self.app(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ class LiveServer:
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the server's database directly (read-only), to find seeded data to type."""
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)) as db:
             return list(db.execute(sql, params))
 
 
@@ -138,8 +139,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         _stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(live_server: LiveServer) -> Iterator[Any]:
+    """Package-scoped, not session-scoped: while sync Playwright runs, its event loop counts as running
+    in the main thread, and every async test after this package would fail in asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -155,8 +158,10 @@ def browser(live_server: LiveServer) -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    """A fresh context (no cookies) per test, at the size the screenshots are judged at."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    """A fresh context (no cookies) per test, at the size the screenshots are judged at, with the
+    Hungarian floor's locale and time zone."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="hu-HU",
+                                  timezone_id="Europe/Budapest")
     context.set_default_timeout(10_000)
     try:
         yield context.new_page()

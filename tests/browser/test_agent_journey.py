@@ -67,6 +67,13 @@ def test_agent_finds_a_customer_by_phone_and_records_a_contact(page, live_server
     page.goto("/login")
     expect(page.locator("input[name=username]")).to_be_focused()
     shoot(page, screenshot_dir, "01-login")
+    # A mistyped password: the name stays, the cursor waits in the password box.
+    page.fill("input[name=username]", "agent")
+    page.fill("input[name=password]", "not the password")
+    page.click("main.login form[action='/login'] button[type=submit]")
+    expect(page.locator("main.login [role=alert]")).to_be_visible()
+    expect(page.locator("input[name=username]")).to_have_value("agent")
+    expect(page.locator("input[name=password]")).to_be_focused()
     sign_in(page, "agent")
 
     # Live search: typed the way a caller dictates it, answered by HTMX without leaving the page.
@@ -143,6 +150,7 @@ def test_new_customer_form_shows_errors_beside_fields_and_keeps_input(page, live
     for name, value in typed.items():
         expect(page.locator(f"#f-{name}")).to_have_value(value)
     assert page.locator(".field.has-error").count() == 2, "only the two bad fields are marked"
+    expect(page.locator("#f-tax_number")).to_be_focused()
     shoot(page, screenshot_dir, "04-new-customer-errors")
 
     tax_number = valid_tax_number()
@@ -192,11 +200,15 @@ def test_admin_sees_staff_list_and_audit_log(page, sign_in, screenshot_dir):
 def test_language_buttons_switch_the_interface(page, sign_in):
     # The supervisor's stored preference changes here; the other journeys do not sign in as supervisor.
     sign_in(page, "supervisor")
+    page.goto("/search?q=Nagy")
     heading = page.locator("main h1")
     switch = page.locator("header.topbar form[action='/language']")
 
     switch.locator("button[value=en]").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # Same view after the switch: the search and its answer are still there.
+    assert page.url.endswith("/search?q=Nagy")
+    expect(page.locator("#q")).to_have_value("Nagy")
     expect(switch.locator("button[value=en]")).to_have_class(re.compile(r"\bcurrent\b"))
     english = heading.inner_text()
 
@@ -209,13 +221,15 @@ def test_language_buttons_switch_the_interface(page, sign_in):
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "hu")
 
-    token = i18n.current_language.set("hu")
-    try:
-        expected = i18n.gettext("Find a customer")
-    finally:
-        i18n.current_language.reset(token)
-    assert english == "Find a customer"
-    if expected == "Find a customer":
+    # Whether there is Hungarian to show is the catalogue's business (backoffice/locale), not the switch's.
+    def heading_in(language: str) -> str:
+        token = i18n.current_language.set(language)
+        try:
+            return i18n.gettext("Find a customer")
+        finally:
+            i18n.current_language.reset(token)
+
+    assert english == heading_in("en")
+    if heading_in("hu") == heading_in("en"):
         pytest.skip("backoffice/locale has no Hungarian for 'Find a customer' yet: lang switches, text cannot")
-    assert hungarian == expected
-    assert hungarian != english
+    assert hungarian == heading_in("hu")

@@ -24,7 +24,12 @@ async def test_right_password_signs_in_and_opens_the_start_page(client):
     assert (await client.get("/")).status_code == 200
 
 
+def english(client):
+    client.cookies.set("bo_lang", "en", domain="testserver.local")
+
+
 async def test_wrong_password_is_refused_with_a_message_and_keeps_the_user_name(client):
+    english(client)
     response = await login(client, "agent", "not the password")
     assert response.status_code == 422
     assert "Wrong user name or password." in response.text
@@ -33,6 +38,7 @@ async def test_wrong_password_is_refused_with_a_message_and_keeps_the_user_name(
 
 
 async def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
+    english(client)
     response = await login(client, "nobody", "whatever")
     assert response.status_code == 422
     assert "Wrong user name or password." in response.text
@@ -45,6 +51,7 @@ async def test_disabled_user_cannot_sign_in(client, session):
 
 
 async def test_ten_failed_attempts_lock_the_account_for_fifteen_minutes(client, session):
+    english(client)
     for _ in range(10):
         assert (await login(client, "agent", "wrong")).status_code == 422
     response = await login(client, "agent")  # even the right password is refused now
