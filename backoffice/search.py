@@ -7,6 +7,7 @@ changes.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -60,4 +61,10 @@ async def search(session: AsyncSession, query: str, limit: int = 20) -> list[Sea
             known = hits.get(hit.url)
             if known is None or hit.score > known.score:
                 hits[hit.url] = hit
-    return sorted(hits.values(), key=lambda h: (-h.score, h.label))[:limit]
+    return sorted(hits.values(), key=lambda h: (-h.score, _collation_key(h.label)))[:limit]
+
+
+def _collation_key(text: str) -> tuple[str, str]:
+    """Accented letters sort with their base letter (Ágnes beside Agnes, not after Zsanett)."""
+    base = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return base.casefold(), text

@@ -106,14 +106,20 @@ def tail(log: Path, lines: int = 30) -> str:
         return ""
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextmanager
 def stopped_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP end the bench through the normal clean-up path, like Ctrl-C does."""
+    """The first Ctrl-C, SIGTERM or SIGHUP ends the bench through the clean-up path; later ones are
+    ignored, so that they cannot interrupt the clean-up and leave servers running."""
 
     def leave(signum: int, _frame: FrameType | None) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
         raise SystemExit(128 + signum)
 
-    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, leave) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -203,18 +209,18 @@ def _phone_forms(e164: str, rng: random.Random) -> str:
 
 def search_queries(db: Path, count: int) -> list[str]:
     """Realistic searches drawn from the seeded data: half names, a quarter phones, a quarter numbers."""
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # the same queries every run, drawn from the (deterministic) seeded rows
+
+    def sample(sql: str) -> list[tuple[str, ...]]:
+        rows = conn.execute(sql).fetchall()
+        return rng.sample(rows, min(count, len(rows)))
+
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        people = conn.execute(
-            "SELECT family_name, given_name FROM parties WHERE kind = 'individual' ORDER BY random() LIMIT ?",
-            (count,)).fetchall()
-        companies = [r[0] for r in conn.execute(
-            "SELECT organisation_name FROM parties WHERE kind = 'organisation' ORDER BY random() LIMIT ?",
-            (count,))]
-        phones = [r[0] for r in conn.execute(
-            "SELECT value FROM contact_points WHERE kind = 'phone' ORDER BY random() LIMIT ?", (count,))]
-        numbers = [r[0] for r in conn.execute(
-            "SELECT account_number FROM billing_accounts ORDER BY random() LIMIT ?", (count,))]
+        people = sample("SELECT family_name, given_name FROM parties WHERE kind = 'individual' ORDER BY id")
+        companies = [r[0] for r in sample(
+            "SELECT organisation_name FROM parties WHERE kind = 'organisation' ORDER BY id")]
+        phones = [r[0] for r in sample("SELECT value FROM contact_points WHERE kind = 'phone' ORDER BY id")]
+        numbers = [r[0] for r in sample("SELECT account_number FROM billing_accounts ORDER BY id")]
     queries: list[str] = []
     for i in range(count):
         kind = rng.random()
@@ -388,19 +394,21 @@ def main() -> int:
     procs = Processes()
     work = Path(tempfile.mkdtemp(prefix="backoffice-bench-", dir="/tmp"))
     status = 0
-    try:
-        with stopped_on_signals():
+    with stopped_on_signals():
+        try:
             missed = bench(work, procs)
-        print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}", flush=True)
-    except BenchError as exc:
-        note(f"bench failed: {exc}")
-        for name, _proc, log in procs.running:
-            note(f"last lines of {name}:\n{tail(log)}")
-        status = 1
-    finally:
-        procs.stop_all()
-        shutil.rmtree(work, ignore_errors=True)
-        figure("bench_total", time.perf_counter() - started, "s")
+            print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}", flush=True)
+        except BenchError as exc:
+            note(f"bench failed: {exc}")
+            for name, _proc, log in procs.running:
+                note(f"last lines of {name}:\n{tail(log)}")
+            status = 1
+        finally:
+            for sig in STOP_SIGNALS:  # nothing may interrupt the clean-up
+                signal.signal(sig, signal.SIG_IGN)
+            procs.stop_all()
+            shutil.rmtree(work, ignore_errors=True)
+            figure("bench_total", time.perf_counter() - started, "s")
     return status
 
 

@@ -126,7 +126,9 @@ class CustomerApi(Controller):
         return [asdict(h) for h in hits]
 
     @post("/", opt=roles(CUSTOMER_WRITE))
-    async def create(self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PartyBody) -> dict[str, Any]:
+    async def create(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: PartyBody
+    ) -> dict[str, Any]:
         """Create an individual or organisation customer."""
         party = await services.create_party(db_session, request.user, parse_party(_given(data)))
         return party_out(await services.get_party(db_session, party.id))
@@ -165,7 +167,9 @@ class CustomerApi(Controller):
         return account_out(account)
 
     @get("/{party_id:int}/contacts", opt=roles(CUSTOMER_READ))
-    async def contacts(self, db_session: AsyncSession, party_id: int, before: int | None = None) -> list[dict[str, Any]]:
+    async def contacts(
+        self, db_session: AsyncSession, party_id: int, before: int | None = None
+    ) -> list[dict[str, Any]]:
         """The contact timeline, newest first, 50 at a time (`before` = the last id seen)."""
         await services.get_party(db_session, party_id)
         return [contact_out(c) for c in await services.timeline(db_session, party_id, before_id=before)]

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backoffice.i18n import Msg, gettext
 from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
+from backoffice.i18n import Msg, gettext
 
 
 class PartyKind(enum.StrEnum):
@@ -101,7 +101,10 @@ class PartyNameToken(Base):
 
     __tablename__ = "party_name_tokens"
 
-    token: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Byte order on PostgreSQL as on SQLite: search scans a prefix as the range [word, word+1).
+    token: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
     party_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("parties.id", ondelete="CASCADE"), primary_key=True, index=True
     )

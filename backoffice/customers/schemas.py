@@ -124,7 +124,8 @@ def parse_party(data: Mapping[str, Any]) -> PartyInput:
         result.eu_vat_number = c.identifier("eu_vat_number", identifiers.eu_vat)
         if result.eu_vat_number and result.tax_number and result.eu_vat_number.startswith("HU"):
             if result.eu_vat_number[2:] != result.tax_number[:8]:
-                c.fail("eu_vat_number", Msg(N_("A Hungarian EU VAT number repeats the first eight digits of the tax number.")))
+                c.fail("eu_vat_number", Msg(N_(
+                    "A Hungarian EU VAT number repeats the first eight digits of the tax number.")))
     result.address = _address(c)
     for name in ("phone", "phone2"):
         phone = c.identifier(name, identifiers.phone_e164)
@@ -152,7 +153,7 @@ def parse_billing_account(data: Mapping[str, Any]) -> BillingAccountInput:
     return BillingAccountInput(
         name=name,
         bill_delivery=delivery,
-        delivery_email=delivery_email if delivery == BillDelivery.EMAIL else delivery_email,
+        delivery_email=delivery_email,
         payment_method=method,
         iban=iban if direct else None,
         mandate_date=mandate if direct else None,

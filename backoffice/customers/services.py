@@ -107,7 +107,9 @@ def party_snapshot(party: Party) -> dict[str, Any]:
 
 async def create_party(session: AsyncSession, actor: Principal | None, data: PartyInput) -> Party:
     number = await next_value(session, "customer_number", start=100000001)
-    party = Party(customer_number=format_customer_number(number), display_name=display_name(data), **data.party_fields())
+    party = Party(
+        customer_number=format_customer_number(number), display_name=display_name(data), **data.party_fields()
+    )
     party.addresses = []
     party.contact_points = []
     _apply_address(party, data)
@@ -201,7 +203,9 @@ async def set_consent(
             session, actor, "consent.withdraw", "party", party_id,
             {"kind": kind, "withdrawn_on": None}, {"kind": kind, "withdrawn_on": day},
         )
-        await log_action(session, actor, party_id, Msg(N_("Consent withdrawn: %(kind)s"), kind=kind), "consent", current.id)
+        await log_action(
+            session, actor, party_id, Msg(N_("Consent withdrawn: %(kind)s"), kind=kind), "consent", current.id
+        )
         return current
     return current
 
@@ -498,8 +502,8 @@ async def search_by_phone(session: AsyncSession, query: str, limit: int) -> list
     )
     display = identifiers.phone_display(e164)
     return [
-        _party_hit(p, "phone", 90, f"{p.customer_number} · {display}")
-        for p, _ in await _parties_with_address(session, stmt)
+        _party_hit(p, "phone", 90, f"{p.customer_number} · {display} · {address}")
+        for p, address in await _parties_with_address(session, stmt)
     ]
 
 

@@ -70,6 +70,8 @@ async def authenticate(
         )
     if not verify_password(user.password_hash, password):
         user.failed_attempts += 1
+        await audit.record(session, None, "staff.sign_in_failed", "staff_user", user.id, None,
+                           {"failed_attempts": user.failed_attempts})
         if user.failed_attempts >= max_attempts:
             user.locked_until = now + dt.timedelta(minutes=lock_minutes)
             user.failed_attempts = 0

@@ -30,8 +30,9 @@ async def commit_or_rollback(response: Response[Any]) -> Response[Any]:
     session: AsyncSession | None = get_aa_scope_state(scope, key)
     if session is None:
         return response
-    if 200 <= response.status_code < 400:
+    status = response.status_code or 200
+    if 200 <= status < 400:
         await session.commit()
-    else:
-        await session.rollback()
+    # Refusals are rolled back by the plugin after the page is rendered: a rollback here would
+    # expire the objects the template is about to show.
     return response

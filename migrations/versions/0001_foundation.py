@@ -198,7 +198,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_contacts_party_at', ['party_id', 'at'], unique=False)
 
     op.create_table('party_name_tokens',
-    sa.Column('token', sa.String(length=100), nullable=False),
+    # byte order on PostgreSQL too, so the prefix range scan of name search is collation-proof
+    sa.Column('token', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
     sa.Column('party_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_party_name_tokens_party_id_parties'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token', 'party_id', name=op.f('pk_party_name_tokens'))

@@ -246,11 +246,11 @@ async def test_control_characters_are_refused_beside_the_field(agent, maker, fie
 
 
 async def test_an_unknown_kind_of_customer_is_refused(agent, maker):
-    # `kind` is a hidden field, so only a tampered form gets here: the answer is the banner
+    # `kind` is a hidden field, so only a tampered form gets here: its message is the banner
     before = await db_state(maker)
     response = await post_form(agent, "/customers", party_form(kind="robot"))
     assert response.status_code == 422
-    assert "Some fields need correcting." in response.text
+    assert 'class="error banner" role="alert">Choose one of the offered values.' in response.text
     assert await db_state(maker) == before
 
 
@@ -352,9 +352,9 @@ async def test_an_individual_cannot_be_turned_into_an_organisation(agent, maker)
 
     response = await post_form(agent, f"/customers/{party.id}", form)
 
-    # `kind` is a hidden field: the form shows the banner (the API names the rule, see test_api)
+    # `kind` is a hidden field, so the rule is named in the banner
     assert response.status_code == 422
-    assert "Some fields need correcting." in response.text
+    assert "An individual cannot become an organisation or the reverse." in response.text
     assert await db_state(maker) == before
     assert (await load_party(maker, party.id)).kind == "individual"
 
