@@ -162,7 +162,8 @@ def _chunk_rows(
         number = format_customer_number(first_number + i)
         data.update(id=party_id, customer_number=number, created_at=created, updated_at=created, version=1)
         parties.append(data)
-        tokens.extend({"token": w, "party_id": party_id} for w in sorted(words))
+        sort_name = normalise(data["display_name"])[:300]
+        tokens.extend({"token": w, "party_id": party_id, "sort_name": sort_name} for w in sorted(words))
 
         address = _address(rng)
         addresses.append({"party_id": party_id, "purpose": "registered", **address})

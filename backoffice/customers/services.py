@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, intersect, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, joinedload
 from unidecode import unidecode
 
 from backoffice import audit, identifiers
@@ -78,7 +78,10 @@ def format_customer_number(value: int) -> str:
 
 async def _write_tokens(session: AsyncSession, party: Party) -> None:
     await session.execute(delete(PartyNameToken).where(PartyNameToken.party_id == party.id))
-    session.add_all(PartyNameToken(token=tok, party_id=party.id) for tok in sorted(name_tokens(party)))
+    sort_name = normalise(party.display_name)[:300]
+    session.add_all(
+        PartyNameToken(token=tok, party_id=party.id, sort_name=sort_name) for tok in sorted(name_tokens(party))
+    )
 
 
 def _apply_contact_points(party: Party, data: PartyInput) -> None:
@@ -123,11 +126,12 @@ async def create_party(session: AsyncSession, actor: Principal | None, data: Par
 
 
 async def get_party(session: AsyncSession, party_id: int) -> Party:
-    party = None if not _storable_id(party_id) else await session.scalar(
+    party = None if not _storable_id(party_id) else (await session.scalars(
         select(Party)
         .where(Party.id == party_id)
-        .options(selectinload(Party.addresses), selectinload(Party.contact_points))
-    )
+        # joined, not select-in: one round trip; a party has a handful of addresses and contact points
+        .options(joinedload(Party.addresses), joinedload(Party.contact_points))
+    )).unique().first()
     if party is None:
         raise NotFoundError("party_not_found", Msg(N_("There is no such customer.")))
     return party
@@ -391,45 +395,13 @@ class CustomerView:
     has_more_contacts: bool
 
 
-# The customer page's statements, built once: the page is the agents' most frequent request, and a
-# statement object that is reused skips its construction and cache-key generation on every call.
-# They ask what get_party, current_consents, billing_accounts_of, timeline and active_reasons ask.
-_PAGE_PARTY = (
-    select(Party)
-    .where(Party.id == bindparam("party_id"))
-    .options(selectinload(Party.addresses), selectinload(Party.contact_points))
-)
-_PAGE_CONSENTS = select(Consent).where(Consent.party_id == bindparam("party_id"), Consent.withdrawn_on.is_(None))
-_PAGE_ACCOUNTS = (
-    select(BillingAccount)
-    .where(BillingAccount.payer_id == bindparam("party_id"))
-    .order_by(BillingAccount.account_number)
-)
-_PAGE_CONTACTS = (
-    select(Contact)
-    .where(Contact.party_id == bindparam("party_id"))
-    .order_by(Contact.at.desc(), Contact.id.desc())
-    .limit(TIMELINE_PAGE + 1)
-)
-_PAGE_REASONS = (
-    select(ContactReason)
-    .where(ContactReason.is_active.is_(True))
-    .order_by(ContactReason.sort_order, ContactReason.code)
-)
-
-
 async def customer_view(session: AsyncSession, party_id: int) -> CustomerView:
     """Everything the customer page shows, in a fixed number of statements whatever the size."""
-    if not _storable_id(party_id):
-        raise NotFoundError("party_not_found", Msg(N_("There is no such customer.")))
-    params = {"party_id": party_id}
-    party = (await session.scalars(_PAGE_PARTY, params)).first()  # 3 statements: party, addresses, contact points
-    if party is None:
-        raise NotFoundError("party_not_found", Msg(N_("There is no such customer.")))
-    consents = {c.kind: c for c in await session.scalars(_PAGE_CONSENTS, params)}
-    accounts = list(await session.scalars(_PAGE_ACCOUNTS, params))
-    contacts = list(await session.scalars(_PAGE_CONTACTS, params))
-    reasons = list(await session.scalars(_PAGE_REASONS))
+    party = await get_party(session, party_id)  # one statement: the party with addresses and contact points
+    consents = await current_consents(session, party_id)
+    accounts = await billing_accounts_of(session, party_id)
+    contacts = await timeline(session, party_id, limit=TIMELINE_PAGE + 1)
+    reasons = await active_reasons(session)
     return CustomerView(
         party, consents, accounts, contacts[:TIMELINE_PAGE], reasons, len(contacts) > TIMELINE_PAGE
     )
@@ -456,35 +428,42 @@ async def _parties_with_address(session: AsyncSession, stmt: Any) -> list[tuple[
     return list(seen.values())
 
 
+def _prefix_range(column: Any, word: str) -> Any:
+    """`column` starts with `word`, as a range the index can scan: [word, word with last letter + 1)."""
+    return and_(column >= word, column < word[:-1] + chr(ord(word[-1]) + 1))
+
+
 async def search_by_name(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
     words = normalise(query).split()
     if not words or not any(ch.isalpha() for ch in query):
         return []
-    words = words[:5]
-    # Every word must prefix-match one of the party's name tokens (a range scan on the index).
-    subs = []
+    words = list(dict.fromkeys(words))[:5]
+    # The longest word drives: its tokens are walked in (token, name) order straight off the
+    # index, and each candidate is kept when every other word prefixes one of its tokens too.
+    # The first `limit` survivors end the walk, so a common name costs no more than a rare one.
+    driver = max(words, key=len)
+    t = aliased(PartyNameToken)
+    ranked = select(t.party_id, t.token, t.sort_name).where(_prefix_range(t.token, driver))
     for word in words:
-        upper = word[:-1] + chr(ord(word[-1]) + 1)
-        subs.append(select(PartyNameToken.party_id).where(PartyNameToken.token >= word, PartyNameToken.token < upper))
-    # A CompoundSelect has no .intersect(): chaining broke every query of three or more words.
-    ids_subq = (subs[0] if len(subs) == 1 else intersect(*subs)).subquery()
-    ranked = (
-        select(Party.id)
-        .where(Party.id.in_(select(ids_subq.c[0])))
-        .order_by(Party.display_name, Party.id)
-        .limit(limit)
-        .subquery()
-    )
-    # The ranking and the rows it picks in one statement (one round trip to the database, not two).
-    stmt = _with_registered_address(select(Party).join(ranked, ranked.c.id == Party.id)).order_by(
-        Party.display_name, Party.id, Address.id
+        if word == driver:
+            continue
+        other = aliased(PartyNameToken)
+        ranked = ranked.where(
+            select(other.party_id).where(other.party_id == t.party_id, _prefix_range(other.token, word)).exists()
+        )
+    # limit * 2: a party can match the driver with two of its words; duplicates are dropped below.
+    ranked_sub = ranked.order_by(t.token, t.sort_name, t.party_id).limit(limit * 2).subquery()
+    stmt = _with_registered_address(select(Party).join(ranked_sub, ranked_sub.c.party_id == Party.id)).order_by(
+        ranked_sub.c.token, ranked_sub.c.sort_name, Party.id, Address.id
     )
     hits = []
     wanted = " ".join(words)
     for party, address in await _parties_with_address(session, stmt):
-        score = 60 if normalise(party.display_name) == wanted else 50
+        name = normalise(party.display_name)
+        # a whole-name match first, then names whose words all start as typed, in name order
+        score = 60 if name == wanted or name == " ".join(reversed(words)) else 50
         hits.append(_party_hit(party, "name", score, f"{party.customer_number} · {address}"))
-    return hits
+    return hits[:limit]
 
 
 async def search_by_phone(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:

@@ -119,18 +119,25 @@ class SessionLookup:
 
 
 async def lookup_session(session: AsyncSession, token: str, idle_minutes: int) -> SessionLookup | None:
+    # Plain columns, not a StaffUser entity: this runs on every request.
     row = (await session.execute(
-        select(StaffSession.last_seen_at, StaffUser)
+        select(StaffSession.last_seen_at, *_PRINCIPAL_COLUMNS)
         .join(StaffUser, StaffUser.id == StaffSession.user_id)
         .where(StaffSession.token_hash == token_digest(token))
     )).first()
     if row is None:
         return None
-    last_seen, user = row
+    last_seen, user_id, username, role, language, full_name, is_active = row
     now = dt.datetime.now(dt.UTC)
-    if not user.is_active or now - last_seen > dt.timedelta(minutes=idle_minutes):
+    if not is_active or now - last_seen > dt.timedelta(minutes=idle_minutes):
         return None
-    return SessionLookup(principal_of(user), (now - last_seen).total_seconds() > SESSION_TOUCH_SECONDS)
+    principal = Principal(user_id, username, role, language, full_name)
+    return SessionLookup(principal, (now - last_seen).total_seconds() > SESSION_TOUCH_SECONDS)
+
+
+_PRINCIPAL_COLUMNS = (
+    StaffUser.id, StaffUser.username, StaffUser.role, StaffUser.language, StaffUser.full_name, StaffUser.is_active,
+)
 
 
 async def touch_session(session: AsyncSession, token: str) -> None:

@@ -61,29 +61,44 @@ class AuthMiddleware:
         settings = litestar_app.state.settings
         principal = None
         token = bearer_token(headers)
-        write_token = WRITE_INTENT.set(False)
-        try:
+        # Set before the first statement: it decides how the request's transaction begins.
+        writes = scope.get("method", "GET") not in SAFE_METHODS
+        WRITE_INTENT.set(writes)
+        if token is not None or SESSION_COOKIE in cookies:
+            # The lookup runs in the request's own session (the one handlers get as db_session),
+            # so a request opens one session and one transaction, not two.
+            session = litestar_app.state.db_config.provide_session(litestar_app.state, scope)
             if token is not None:
-                async with maker() as session:
-                    principal = await staff.lookup_token(session, token)
-            elif SESSION_COOKIE in cookies:
+                principal = await staff.lookup_token(session, token)
+            else:
                 session_token = cookies[SESSION_COOKIE]
-                scope["session_token"] = session_token  # type: ignore[typeddict-unknown-key]
-                async with maker() as session:
-                    found = await staff.lookup_session(session, session_token, settings.session_idle_minutes)
+                found = await staff.lookup_session(session, session_token, settings.session_idle_minutes)
                 if found is not None:
                     principal = found.principal
                     if found.needs_touch:
-                        WRITE_INTENT.set(True)
-                        async with maker() as session, session.begin():
-                            await staff.touch_session(session, session_token)
-        finally:
-            WRITE_INTENT.reset(write_token)
+                        await self._touch(maker, session, session_token, writes)
         scope["user"] = principal
         scope["auth"] = "bearer" if token is not None else "session"
         language = principal.language if principal else cookies.get(LANGUAGE_COOKIE)
         # Set for the whole request and deliberately not reset: error pages rendered after the
         # exception left this middleware still need them, and every request sets both anew.
         current_language.set(normalise_language(language or settings.default_language))
-        WRITE_INTENT.set(scope.get("method", "GET") not in SAFE_METHODS)
         await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _touch(
+        maker: async_sessionmaker[AsyncSession], session: AsyncSession, session_token: str, writes: bool
+    ) -> None:
+        """Refresh the idle clock (at most once a minute per session)."""
+        if writes:
+            # The request already holds the write lock: refresh inside its transaction.
+            await staff.touch_session(session, session_token)
+            return
+        # A read-only request must not upgrade its snapshot to a writer (SQLite refuses that
+        # under concurrency): refresh in a short transaction of its own.
+        WRITE_INTENT.set(True)
+        try:
+            async with maker() as own, own.begin():
+                await staff.touch_session(own, session_token)
+        finally:
+            WRITE_INTENT.set(False)

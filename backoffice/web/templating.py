@@ -33,7 +33,7 @@ def huf(value: decimal.Decimal | int | None) -> str:
     return f"{sign}{digits}\u00a0Ft"
 
 
-def configure(engine: JinjaTemplateEngine) -> None:
+def configure(engine: JinjaTemplateEngine, auto_reload: bool = False) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -45,6 +45,8 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.globals["Msg"] = i18n.Msg
     env.filters["zip_translate"] = lambda values: [(v, i18n.gettext(v)) for v in values]
     env.filters["reason_options"] = lambda reasons: [(r.id, r.name(i18n.current_language.get())) for r in reasons]
+    # Templates change only with a deploy (a restart); checking their mtime costs every render.
+    env.auto_reload = auto_reload
     env.trim_blocks = True
     env.lstrip_blocks = True
 

@@ -201,11 +201,13 @@ def upgrade() -> None:
     # byte order on PostgreSQL too, so the prefix range scan of name search is collation-proof
     sa.Column('token', sa.String(length=100).with_variant(sa.String(length=100, collation='C'), 'postgresql'), nullable=False),
     sa.Column('party_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('sort_name', sa.String(length=300).with_variant(sa.String(length=300, collation='C'), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['party_id'], ['parties.id'], name=op.f('fk_party_name_tokens_party_id_parties'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('token', 'party_id', name=op.f('pk_party_name_tokens'))
     )
     with op.batch_alter_table('party_name_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_party_name_tokens_party_id'), ['party_id'], unique=False)
+        batch_op.create_index('ix_party_name_tokens_token_sort_name', ['token', 'sort_name', 'party_id'], unique=False)
 
     op.create_table('staff_sessions',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -231,6 +233,7 @@ def downgrade() -> None:
 
     op.drop_table('staff_sessions')
     with op.batch_alter_table('party_name_tokens', schema=None) as batch_op:
+        batch_op.drop_index('ix_party_name_tokens_token_sort_name')
         batch_op.drop_index(batch_op.f('ix_party_name_tokens_party_id'))
 
     op.drop_table('party_name_tokens')
