@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 from unidecode import unidecode
@@ -409,22 +409,32 @@ async def customer_view(session: AsyncSession, party_id: int) -> CustomerView:
 
 # ---------------------------------------------------------------- search providers
 
-def _party_hit(party: Party, kind: str, score: int, detail: str) -> SearchHit:
+def _party_hit(party: Any, kind: str, score: int, detail: str) -> SearchHit:
     return SearchHit(kind, party.display_name, detail, f"/customers/{party.id}", score)
 
 
-def _with_registered_address(parties: Any) -> Any:
-    """`parties` (a select of Party) with each party's registered address beside it, in one statement."""
-    return parties.add_columns(Address).outerjoin(
+# What a hit shows, as plain columns: a search reads twenty rows, not twenty entities.
+_HIT_COLUMNS = (
+    Party.id, Party.display_name, Party.customer_number,
+    Address.postal_code, Address.locality, Address.street, Address.house_number, Address.floor_door,
+)
+
+
+def _hits_select() -> Any:
+    """Parties with their registered address beside them, in one statement (add joins and filters)."""
+    return select(*_HIT_COLUMNS).select_from(Party).outerjoin(
         Address, and_(Address.party_id == Party.id, Address.purpose == "registered")
     )
 
 
-async def _parties_with_address(session: AsyncSession, stmt: Any) -> list[tuple[Party, str]]:
-    """Runs a `_with_registered_address` select: each party once, in the select's order, with its address."""
-    seen: dict[int, tuple[Party, str]] = {}
-    for party, address in (await session.execute(stmt)).all():
-        seen.setdefault(party.id, (party, address.one_line() if address else ""))
+async def _parties_with_address(session: AsyncSession, stmt: Any) -> list[tuple[Any, str]]:
+    """Runs a `_hits_select`: each party once, in the select's order, with its address line."""
+    seen: dict[int, tuple[Any, str]] = {}
+    for row in (await session.execute(stmt)).all():
+        if row.id not in seen:
+            tail = f" {row.floor_door}" if row.floor_door else ""
+            line = f"{row.postal_code} {row.locality}, {row.street} {row.house_number}{tail}" if row.street else ""
+            seen[row.id] = (row, line)
     return list(seen.values())
 
 
@@ -439,29 +449,30 @@ async def search_by_name(session: AsyncSession, query: str, limit: int) -> list[
         return []
     words = list(dict.fromkeys(words))[:5]
     # The longest word drives: its tokens are walked in (token, name) order straight off the
-    # index, and each candidate is kept when every other word prefixes one of its tokens too.
-    # The first `limit` survivors end the walk, so a common name costs no more than a rare one.
+    # index, and a candidate is kept when every other word starts a word of its normalised name
+    # (tested on the same index entry, no further lookup). The first `limit` survivors end the
+    # walk, so a common name costs little more than a rare one.
     driver = max(words, key=len)
     t = aliased(PartyNameToken)
-    ranked = select(t.party_id, t.token, t.sort_name).where(_prefix_range(t.token, driver))
-    for word in words:
-        if word == driver:
-            continue
-        other = aliased(PartyNameToken)
-        ranked = ranked.where(
-            select(other.party_id).where(other.party_id == t.party_id, _prefix_range(other.token, word)).exists()
-        )
-    # limit * 2: a party can match the driver with two of its words; duplicates are dropped below.
-    ranked_sub = ranked.order_by(t.token, t.sort_name, t.party_id).limit(limit * 2).subquery()
-    stmt = _with_registered_address(select(Party).join(ranked_sub, ranked_sub.c.party_id == Party.id)).order_by(
-        ranked_sub.c.token, ranked_sub.c.sort_name, Party.id, Address.id
+    spaced_name = literal(" ") + t.sort_name
+    ranked = select(t.party_id, t.token, t.sort_name).where(
+        _prefix_range(t.token, driver),
+        # normalised words are [a-z0-9] only, so they carry no LIKE wildcard
+        *(spaced_name.like(f"% {word}%") for word in words if word != driver),
+    )
+    # A few spare rows: a party can match the driver with two of its words (dropped below).
+    ranked_sub = ranked.order_by(t.token, t.sort_name, t.party_id).limit(limit + 5).subquery()
+    stmt = (
+        _hits_select()
+        .add_columns(ranked_sub.c.sort_name)
+        .join(ranked_sub, ranked_sub.c.party_id == Party.id)
+        .order_by(ranked_sub.c.token, ranked_sub.c.sort_name, Party.id, Address.id)
     )
     hits = []
-    wanted = " ".join(words)
+    whole_name = {" ".join(words), " ".join(reversed(words))}
     for party, address in await _parties_with_address(session, stmt):
-        name = normalise(party.display_name)
         # a whole-name match first, then names whose words all start as typed, in name order
-        score = 60 if name == wanted or name == " ".join(reversed(words)) else 50
+        score = 60 if party.sort_name in whole_name else 50
         hits.append(_party_hit(party, "name", score, f"{party.customer_number} · {address}"))
     return hits[:limit]
 
@@ -474,7 +485,7 @@ async def search_by_phone(session: AsyncSession, query: str, limit: int) -> list
     except identifiers.InvalidIdentifierError:
         return []
     stmt = (
-        _with_registered_address(select(Party).join(ContactPoint, ContactPoint.party_id == Party.id))
+        _hits_select().join(ContactPoint, ContactPoint.party_id == Party.id)
         .where(ContactPoint.kind == "phone", ContactPoint.value == e164)
         .order_by(ContactPoint.id, Address.id)
         .limit(limit)
@@ -492,7 +503,7 @@ async def search_by_customer_number(session: AsyncSession, query: str, limit: in
         return []
     number = text.split("-")[0]
     stmt = (
-        _with_registered_address(select(Party))
+        _hits_select()
         .where(Party.customer_number == number)
         .order_by(Party.id, Address.id)
         .limit(limit)
