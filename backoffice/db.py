@@ -85,6 +85,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         # check_same_thread off: reads run on the event loop's thread, everything else on the
         # driver's (see sqlite_cursor); the cursor's mutex keeps one statement at a time.
+        if "poolclass" not in kwargs:
+            # Keep enough connections for every request in flight: an overflow connection is
+            # opened (a thread, the pragmas) and closed again for each request past the pool.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 20)
         engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine.sync_engine)
         return engine

@@ -33,7 +33,7 @@ SEED = 1
 WARMUP_S = 3
 DURATION_S = 10
 CONNECTIONS = 8
-THREADS = 2
+THREADS = 1  # one wrk thread is plenty for these rates and leaves the other core to the server
 AGENT = ("agent", "demo")
 QUERY_COUNT = 1000
 # The issue's targets.
@@ -250,7 +250,8 @@ def write_paths(path: Path, paths: list[str]) -> Path:
 # ---------------------------------------------------------------- signing in
 
 def sign_in(base: str) -> str:
-    """Signs the demo agent in through the real form (CSRF cookie and field) and returns the session cookie."""
+    """Signs the demo agent in through the real form (CSRF cookie and field) and returns the Cookie header
+    a browser would then send: the session and the CSRF cookie."""
     with httpx.Client(base_url=base, timeout=10, follow_redirects=False) as client:
         form = client.get("/login")
         match = re.search(r'name="_csrf_token"\s+value="([^"]+)"', form.text)
@@ -261,7 +262,7 @@ def sign_in(base: str) -> str:
         session = client.cookies.get("bo_session")
         if answer.status_code != 303 or not session:
             raise BenchError(f"signing in as {AGENT[0]} failed (status {answer.status_code})")
-        return f"bo_session={session}"
+        return f"bo_session={session}; bo_csrf={client.cookies.get('bo_csrf')}"
 
 
 def check_pages(base: str, cookie: str, queries: list[str], party_id: int) -> None:
