@@ -100,5 +100,9 @@ def test_seeded_data_passes_the_products_own_validation(cli_env):
         if vat:
             identifiers.eu_vat(vat)
         identifiers.company_registration_number(reg)
-    for (postal,) in _query(url, select(BillingAccount.postal_code)):
+    from backoffice.customers.schemas import ROMAN
+
+    for postal, locality in _query(url, select(BillingAccount.postal_code, BillingAccount.locality)):
         identifiers.postal_code(postal)
+        if locality.startswith("Budapest"):
+            assert locality == f"Budapest {ROMAN[int(postal[1:3]) - 1]}.", (postal, locality)

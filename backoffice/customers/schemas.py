@@ -93,9 +93,36 @@ def _address(c: Collector) -> AddressInput | None:
     street = c.text("street", required=True, max_length=200)
     house = c.text("house_number", required=True, max_length=20)
     floor_door = c.text("floor_door", max_length=40)
+    if postal and locality:
+        locality = _budapest_district(c, postal, locality)
     if postal and locality and street and house:
         return AddressInput(postal, locality, street, house, floor_door)
     return None
+
+
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV", "XVI",
+         "XVII", "XVIII", "XIX", "XX", "XXI", "XXII", "XXIII"]
+
+
+def _budapest_district(c: Collector, postal: str, locality: str) -> str | None:
+    """Budapest addresses name their district (`Budapest XI.`), which the postal code gives
+    (1117: digits two and three, 11). A bare `Budapest` is completed; a mismatch is refused."""
+    words = locality.replace(".", " ").split()
+    if not words or words[0].casefold() != "budapest":
+        if postal.startswith("1") and locality.casefold().startswith("bp"):
+            c.fail("locality", Msg(N_("Write Budapest and the district, e.g. Budapest XI.")))
+            return None
+        return locality
+    if not postal.startswith("1") or not 1 <= int(postal[1:3]) <= 23:
+        c.fail("postal_code", Msg(N_("Budapest postal codes are 1011 to 1239.")))
+        return None
+    district = ROMAN[int(postal[1:3]) - 1]
+    given = words[1].upper() if len(words) > 1 else None
+    if given is not None and given != district and given != str(int(postal[1:3])):
+        c.fail("locality", Msg(N_("Postal code %(code)s is in district %(district)s."), code=postal,
+                               district=f"{district}."))
+        return None
+    return f"Budapest {district}."
 
 
 def parse_party(data: Mapping[str, Any]) -> PartyInput:
