@@ -26,6 +26,7 @@ from backoffice.web import errors, templating
 from backoffice.web.auth import AuthMiddleware
 from backoffice.web.csrf import BearerAwareCSRFMiddleware
 from backoffice.web.guards import access_guard
+from backoffice.web.throttle import sign_in_throttle
 from backoffice.web.transactions import commit_or_rollback
 
 
@@ -103,5 +104,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.db_config = db_config
+    app.state.sign_in_throttle = sign_in_throttle()
     app.state.db_session_scope_key = db_config.session_scope_key
     return app

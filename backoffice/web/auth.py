@@ -8,7 +8,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.db import WRITE_INTENT
+from backoffice.db import WRITE_INTENT, transaction
 from backoffice.i18n import current_language, normalise_language
 from backoffice.staff import services as staff
 from backoffice.web.transactions import current_scope
@@ -61,12 +61,12 @@ class AuthMiddleware:
         settings = litestar_app.state.settings
         principal = None
         token = bearer_token(headers)
-        # Set before the first statement: it decides how the request's transaction begins.
-        writes = scope.get("method", "GET") not in SAFE_METHODS
-        WRITE_INTENT.set(writes)
+        # The lookup only reads: it must not take SQLite's write lock, which would then be held
+        # while the CSRF check waits for the request body (anyone could stall every writer).
+        WRITE_INTENT.set(False)
         if token is not None or SESSION_COOKIE in cookies:
             # The lookup runs in the request's own session (the one handlers get as db_session),
-            # so a request opens one session and one transaction, not two.
+            # so a request opens one session, not two.
             session = litestar_app.state.db_config.provide_session(litestar_app.state, scope)
             if token is not None:
                 principal = await staff.lookup_token(session, token)
@@ -76,7 +76,13 @@ class AuthMiddleware:
                 if found is not None:
                     principal = found.principal
                     if found.needs_touch:
-                        await self._touch(maker, session, session_token, writes)
+                        await self._touch(maker, session_token)
+            # End the lookup's read: the handler's first statement begins the request's own
+            # transaction, a writing one for unsafe methods (SQLite: nothing to end, it read in
+            # autocommit mode).
+            await session.commit()
+        # Set before the handler's first statement: it decides how that transaction begins.
+        WRITE_INTENT.set(scope.get("method", "GET") not in SAFE_METHODS)
         scope["user"] = principal
         scope["auth"] = "bearer" if token is not None else "session"
         language = principal.language if principal else cookies.get(LANGUAGE_COOKIE)
@@ -86,19 +92,12 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _touch(
-        maker: async_sessionmaker[AsyncSession], session: AsyncSession, session_token: str, writes: bool
-    ) -> None:
-        """Refresh the idle clock (at most once a minute per session)."""
-        if writes:
-            # The request already holds the write lock: refresh inside its transaction.
-            await staff.touch_session(session, session_token)
-            return
-        # A read-only request must not upgrade its snapshot to a writer (SQLite refuses that
-        # under concurrency): refresh in a short transaction of its own.
+    async def _touch(maker: async_sessionmaker[AsyncSession], session_token: str) -> None:
+        """Refresh the idle clock (at most once a minute per session) in a short transaction of
+        its own, before the request's body is read."""
         WRITE_INTENT.set(True)
         try:
-            async with maker() as own, own.begin():
+            async with transaction(maker) as own:
                 await staff.touch_session(own, session_token)
         finally:
             WRITE_INTENT.set(False)

@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import search as universal_search
+from backoffice.db import WRITE_INTENT
+from backoffice.i18n import N_, Msg
 from backoffice.staff import services as staff
 from backoffice.web.auth import LANGUAGE_COOKIE, SESSION_COOKIE
 from backoffice.web.guards import ALL_STAFF, CUSTOMER_READ, public, roles
@@ -39,12 +41,26 @@ async def login(request: Request[Any, Any, Any], db_session: AsyncSession) -> Re
     password = str(form.get("password") or "")[:1024]
     target = _safe_next(str(form.get("next") or "/"))
     settings = request.app.state.settings
+    client = request.client.host if request.client else ""
+    throttle = request.app.state.sign_in_throttle
+    if not throttle.allows(client):
+        return page("auth/login.html", status=429, username=username, next=target,
+                    error=str(Msg(N_("Too many failed sign-ins from this computer. Wait a few minutes."))))
+    if any(ord(ch) < 32 for ch in username):
+        return page("auth/login.html", status=422, username="", next=target,
+                    error=str(Msg(N_("Wrong user name or password."))))
+    # Verify the password before taking SQLite's write lock, so a slow (or hostile) stream of
+    # sign-ins never holds up other writers; the writes come after, in a transaction of their own.
+    WRITE_INTENT.set(False)
+    check = await staff.check_password(db_session, username, password)
+    await db_session.commit()
+    WRITE_INTENT.set(True)
     try:
-        user = await staff.authenticate(
-            db_session, username, password,
-            max_attempts=settings.lockout_attempts, lock_minutes=settings.lockout_minutes,
+        user = await staff.complete_sign_in(
+            db_session, check, password, max_attempts=settings.lockout_attempts, lock_minutes=settings.lockout_minutes,
         )
     except staff.SignInRefusedError as exc:
+        throttle.failed(client)
         # The failure counter must persist although the answer is an error: commit it here.
         await db_session.commit()
         return page("auth/login.html", status=422, username=username, next=target, error=str(exc.message))

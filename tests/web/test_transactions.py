@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
+import pytest
 from sqlalchemy import event, func, select
 
 from backoffice.customers.models import Party
-from tests.conftest import login, post_form
+from tests.conftest import IS_PG, login, post_form
 from tests.factories import party_form
 
 
@@ -32,3 +36,35 @@ async def test_a_refused_form_rolls_back_whatever_the_handler_wrote(client, sess
     response = await post_form(client, "/customers", party_form(tax_number="x", kind="organisation"))
     assert response.status_code == 422
     assert await session.scalar(select(func.count()).select_from(Party)) == before
+
+
+@pytest.mark.skipif(IS_PG, reason="SQLite's single write lock")
+async def test_a_request_that_fails_csrf_never_waits_for_the_write_lock(client, settings):
+    """The session lookup only reads: a POST carrying any session cookie must not take SQLite's
+    write lock before its CSRF token (and body) have been checked."""
+    await login(client, "agent")
+    db_file = settings.database_url.split("///", 1)[1]
+    holder = sqlite3.connect(db_file, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock meanwhile
+    try:
+        response = await asyncio.wait_for(
+            client.post("/customers", data={"_csrf_token": "forged"}, follow_redirects=False), timeout=5
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 403
+
+
+@pytest.mark.skipif(IS_PG, reason="SQLite's single write lock")
+async def test_pages_are_read_while_another_writer_holds_the_lock(client, settings):
+    await login(client, "agent")
+    db_file = settings.database_url.split("///", 1)[1]
+    holder = sqlite3.connect(db_file, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = await asyncio.wait_for(client.get("/search", params={"q": "kovacs"}), timeout=5)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 200
