@@ -91,7 +91,7 @@ async def search_entries(
     if actor:
         stmt = stmt.where(AuditEntry.actor_name == actor)
     if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action))
+        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     if entity_type:
         stmt = stmt.where(AuditEntry.entity_type == entity_type)
     if entity_id:

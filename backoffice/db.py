@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -139,3 +140,18 @@ async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[
     """One unit of work outside a request: commits on success, rolls back on error."""
     async with maker() as session, session.begin():
         yield session
+
+
+async def flush_versioned(session: AsyncSession, stale: Exception) -> None:
+    """Flush an edit of a versioned row; if someone else's change committed between our read and
+    this write (the row's version moved on), raise `stale` instead, with the session rolled back."""
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        await session.rollback()
+        raise stale from exc
+
+
+def storable_id(value: int) -> bool:
+    """Ids beyond 64 bits cannot exist; asking the database about them overflows the driver."""
+    return -(2**63) <= value < 2**63

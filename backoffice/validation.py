@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+from backoffice import clock
 from backoffice.errors import ValidationFailedError
 from backoffice.i18n import N_, Msg
 
@@ -65,11 +66,14 @@ class Collector:
         if parsed is None:
             self.fail(name, Msg(N_("Give a date as YYYY-MM-DD.")))
             return None
-        if past and parsed > dt.date.today():
+        if past and parsed > clock.today():
             self.fail(name, Msg(N_("This date cannot be in the future.")))
             return None
         if parsed.year < 1900:
             self.fail(name, Msg(N_("This date is too far in the past.")))
+            return None
+        if parsed.year > 2200:
+            self.fail(name, Msg(N_("This date is too far in the future.")))
             return None
         return parsed
 

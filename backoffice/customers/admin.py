@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice import audit
 from backoffice.actors import Principal
 from backoffice.customers.models import ContactReason
+from backoffice.db import storable_id
 from backoffice.errors import ConflictError, NotFoundError
 from backoffice.i18n import N_, Msg
 from backoffice.validation import Collector
@@ -61,7 +62,7 @@ async def create_reason(session: AsyncSession, actor: Principal | None, data: di
 
 
 async def set_reason_active(session: AsyncSession, actor: Principal, reason_id: int, active: bool) -> None:
-    reason = await session.get(ContactReason, reason_id)
+    reason = await session.get(ContactReason, reason_id) if storable_id(reason_id) else None
     if reason is None:
         raise NotFoundError("reason_not_found", Msg(N_("There is no such reason.")))
     if reason.is_active != active:

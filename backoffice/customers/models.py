@@ -7,7 +7,7 @@ import decimal
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
@@ -151,6 +151,11 @@ class Consent(IdMixin, Base):
     """One period during which a consent was given; withdrawn_on closes it."""
 
     __tablename__ = "consents"
+    # At most one open (not withdrawn) period per party and kind.
+    __table_args__ = (
+        Index("uq_consents_open_kind", "party_id", "kind", unique=True,
+              sqlite_where=text("withdrawn_on IS NULL"), postgresql_where=text("withdrawn_on IS NULL")),
+    )
 
     party_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("parties.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from backoffice import identifiers
+from backoffice import clock, identifiers
 from backoffice.customers.models import (
     BillDelivery,
     ContactChannel,
@@ -134,7 +134,7 @@ def parse_party(data: Mapping[str, Any]) -> PartyInput:
         result.family_name = c.text("family_name", required=True, max_length=100)
         result.given_name = c.text("given_name", required=True, max_length=100)
         result.birth_date = c.date("birth_date", required=True, past=True)
-        if result.birth_date and result.birth_date > years_before(dt.date.today(), MIN_AGE):
+        if result.birth_date and result.birth_date > years_before(clock.today(), MIN_AGE):
             c.fail("birth_date", Msg(N_("A subscriber must be at least 14 years old.")))
         result.birth_place = c.text("birth_place", required=True, max_length=100)
         result.mother_birth_name = c.text("mother_birth_name", required=True, max_length=200)
@@ -172,7 +172,7 @@ def parse_billing_account(data: Mapping[str, Any]) -> BillingAccountInput:
     direct = method == PaymentMethod.DIRECT_DEBIT
     iban = c.identifier("iban", identifiers.iban, required=direct)
     mandate = c.date("mandate_date", required=direct)
-    if mandate and mandate > dt.date.today() + dt.timedelta(days=366):
+    if mandate and mandate > clock.today() + dt.timedelta(days=366):
         c.fail("mandate_date", Msg(N_("The mandate date is too far in the future.")))
     address = _address(c)
     c.check()

@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, literal, select
+from sqlalchemy import and_, delete, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 from unidecode import unidecode
 
-from backoffice import audit, identifiers
+from backoffice import audit, clock, identifiers
 from backoffice.actors import Principal
 from backoffice.customers.models import (
     Address,
@@ -33,6 +33,7 @@ from backoffice.customers.models import (
     PartyNameToken,
 )
 from backoffice.customers.schemas import BillingAccountInput, ContactInput, PartyInput
+from backoffice.db import flush_versioned, storable_id
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.numbering import next_value
@@ -63,11 +64,6 @@ def display_name(data: PartyInput | Party) -> str:
         return data.organisation_name or ""
     # Hungarian order: family name first.
     return f"{data.family_name} {data.given_name}".strip()
-
-
-def _storable_id(value: int) -> bool:
-    """Ids beyond 64 bits cannot exist; asking the database about them overflows the driver."""
-    return -(2**63) <= value < 2**63
 
 
 def format_customer_number(value: int) -> str:
@@ -126,7 +122,7 @@ async def create_party(session: AsyncSession, actor: Principal | None, data: Par
 
 
 async def get_party(session: AsyncSession, party_id: int) -> Party:
-    party = None if not _storable_id(party_id) else (await session.scalars(
+    party = None if not storable_id(party_id) else (await session.scalars(
         select(Party)
         .where(Party.id == party_id)
         # joined, not select-in: one round trip; a party has a handful of addresses and contact points
@@ -137,14 +133,24 @@ async def get_party(session: AsyncSession, party_id: int) -> Party:
     return party
 
 
+def _stale(what: Msg, current: Any = None) -> ConflictError:
+    return ConflictError(
+        "stale_version",
+        Msg(N_("Someone else changed this %(what)s while you were editing. Here is the current state; "
+               "make your change again."), what=what),
+        current=current,
+    )
+
+
+async def _lock_party(session: AsyncSession, party_id: int) -> None:
+    """Serialise changes to one party's dependent rows (PostgreSQL row lock; SQLite's writers
+    are serialised by BEGIN IMMEDIATE already)."""
+    await session.execute(select(Party.id).where(Party.id == party_id).with_for_update())
+
+
 def check_version(obj: Any, expected: int | None, what: Msg) -> None:
     if expected is not None and expected != obj.version:
-        raise ConflictError(
-            "stale_version",
-            Msg(N_("Someone else changed this %(what)s while you were editing. Here is the current state; "
-                   "make your change again."), what=what),
-            current=obj,
-        )
+        raise _stale(what, obj)
 
 
 async def update_party(
@@ -166,7 +172,7 @@ async def update_party(
     if before == after:
         return party
     party.updated_at = dt.datetime.now(dt.UTC)
-    await session.flush()
+    await flush_versioned(session, _stale(Msg(N_("customer"))))
     await _write_tokens(session, party)
     await audit.record(session, actor, "party.update", "party", party.id, before, after)
     await log_action(session, actor, party.id, Msg(N_("Customer data changed")), "party", party.id)
@@ -188,7 +194,8 @@ async def set_consent(
     if kind not in {k.value for k in ConsentKind}:
         raise ValidationFailedError("unknown_consent", Msg(N_("There is no such consent.")), field="kind")
     await get_party(session, party_id)
-    day = on or dt.date.today()
+    await _lock_party(session, party_id)  # a double click or two agents at once: one open row only
+    day = on or clock.today()
     current = (await current_consents(session, party_id)).get(kind)
     if granted and current is None:
         consent = Consent(party_id=party_id, kind=kind, given_on=day)
@@ -244,9 +251,8 @@ async def create_billing_account(
     session: AsyncSession, actor: Principal | None, payer_id: int, data: BillingAccountInput
 ) -> BillingAccount:
     party = await get_party(session, payer_id)
-    # Lock the payer row (PostgreSQL; SQLite's writers are already serialised) so two agents
-    # opening accounts for one payer at once cannot pick the same next number.
-    await session.execute(select(Party.id).where(Party.id == party.id).with_for_update())
+    # Two agents opening accounts for one payer at once must not pick the same next number.
+    await _lock_party(session, party.id)
     # Account numbers are the customer number plus a per-payer sequence; they need not be gap-free.
     taken = set(await session.scalars(select(BillingAccount.account_number).where(BillingAccount.payer_id == party.id)))
     seq = len(taken) + 1
@@ -268,7 +274,7 @@ async def create_billing_account(
 
 
 async def get_billing_account(session: AsyncSession, account_id: int) -> BillingAccount:
-    account = await session.get(BillingAccount, account_id) if _storable_id(account_id) else None
+    account = await session.get(BillingAccount, account_id) if storable_id(account_id) else None
     if account is None:
         raise NotFoundError("billing_account_not_found", Msg(N_("There is no such billing account.")))
     return account
@@ -285,7 +291,7 @@ async def update_billing_account(
     after = audit.snapshot(account, BA_AUDIT_FIELDS)
     if before == after:
         return account
-    await session.flush()
+    await flush_versioned(session, _stale(Msg(N_("billing account"))))
     await audit.record(session, actor, "billing_account.update", "billing_account", account.id, before, after)
     await log_action(
         session, actor, account.payer_id,
@@ -369,15 +375,22 @@ async def log_action(
 async def timeline(
     session: AsyncSession, party_id: int, before_id: int | None = None, limit: int = TIMELINE_PAGE
 ) -> list[Contact]:
+    """Newest first; `before_id` is the last contact already shown. The order is (time, id), and
+    the next page starts after that pair: ids need not rise with time (back-dated notes, imports)."""
     stmt = select(Contact).where(Contact.party_id == party_id)
     if before_id is not None:
-        stmt = stmt.where(Contact.id < min(max(before_id, -(2**63)), 2**63 - 1))
+        last = (await session.execute(
+            select(Contact.at).where(Contact.id == before_id, Contact.party_id == party_id)
+        )).scalar_one_or_none() if storable_id(before_id) else None
+        if last is None:
+            return []
+        stmt = stmt.where(or_(Contact.at < last, and_(Contact.at == last, Contact.id < before_id)))
     rows = await session.scalars(stmt.order_by(Contact.at.desc(), Contact.id.desc()).limit(limit))
     return list(rows)
 
 
 async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
-    contact = await session.get(Contact, contact_id) if _storable_id(contact_id) else None
+    contact = await session.get(Contact, contact_id) if storable_id(contact_id) else None
     if contact is None:
         raise NotFoundError("contact_not_found", Msg(N_("There is no such contact.")))
     return contact

@@ -87,6 +87,8 @@ async def update_party(party_id: int, request: Request[Any, Any, Any], db_sessio
         return page("customers/party_form.html", status=422, values=data, errors=exc.errors, party=party,
                     choices=CHOICES)
     except ConflictError as exc:
+        await db_session.rollback()  # show the state as it is now, not as this request left it
+        party = await services.get_party(db_session, party_id)
         return page("customers/party_form.html", status=409, values=party_values(party), errors={},
                     party=party, choices=CHOICES, conflict=str(exc.message), mine=data)
     return Redirect(f"/customers/{party_id}", status_code=303)
@@ -153,6 +155,9 @@ async def update_account(account_id: int, request: Request[Any, Any, Any], db_se
         return page("customers/account_form.html", status=422, party=party, account=account, values=data,
                     errors=exc.errors, choices=CHOICES)
     except ConflictError as exc:
+        await db_session.rollback()  # show the state as it is now, not as this request left it
+        account = await services.get_billing_account(db_session, account_id)
+        party = await services.get_party(db_session, account.payer_id)
         return page("customers/account_form.html", status=409, party=party, account=account,
                     values=account_values(account), errors={}, choices=CHOICES, conflict=str(exc.message))
     return Redirect(f"/customers/{party.id}#accounts", status_code=303)

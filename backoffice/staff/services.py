@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit
 from backoffice.actors import Principal
+from backoffice.db import flush_versioned, storable_id
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import LANGUAGES, N_, Msg
 from backoffice.staff.models import ApiToken, Role, StaffSession, StaffUser
@@ -247,7 +248,7 @@ async def create_user(
 
 
 async def get_user(session: AsyncSession, user_id: int) -> StaffUser:
-    user = await session.get(StaffUser, user_id)
+    user = await session.get(StaffUser, user_id) if storable_id(user_id) else None
     if user is None:
         raise NotFoundError("user_not_found", Msg(N_("There is no such user.")))
     return user
@@ -283,7 +284,9 @@ async def change_user(
             )
     after = audit.snapshot(user, ["role", "is_active"])
     if before != after:
-        await session.flush()
+        await flush_versioned(session, ConflictError(
+            "stale_version", Msg(N_("Someone else changed this user meanwhile; here is the current state."))
+        ))
         await audit.record(session, actor, "staff.update", "staff_user", user.id, before, after)
     return user
 

@@ -73,16 +73,14 @@ async def audit_log(
     values = {"actor": actor, "action": action, "entity_type": entity_type, "entity_id": entity_id,
               "since": since, "until": until}
     c = Collector(values)
+    filters = {name: c.text(name, max_length=64) for name in ("actor", "action", "entity_type", "entity_id")}
     since_day = c.date("since")
     until_day = c.date("until")
     page_no = max(1, min(page_no, 10_000))
     entries: list[audit.AuditEntry] = []
     if not c.errors:
         entries = await audit.search_entries(
-            db_session,
-            actor=actor.strip()[:64] or None, action=action.strip()[:64] or None,
-            entity_type=entity_type.strip()[:64] or None, entity_id=entity_id.strip()[:64] or None,
-            since=_day_start(since_day), until=_day_start(until_day, plus=1),
+            db_session, **filters, since=_day_start(since_day), until=_day_start(until_day, plus=1),
             limit=101, offset=(page_no - 1) * 100,
         )
     return page("admin/audit.html", status=422 if c.errors else 200, entries=entries[:100],

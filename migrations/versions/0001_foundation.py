@@ -159,6 +159,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('consents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consents_party_id'), ['party_id'], unique=False)
+        batch_op.create_index('uq_consents_open_kind', ['party_id', 'kind'], unique=True,
+                              sqlite_where=sa.text('withdrawn_on IS NULL'),
+                              postgresql_where=sa.text('withdrawn_on IS NULL'))
 
     op.create_table('contact_points',
     sa.Column('party_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -247,6 +250,7 @@ def downgrade() -> None:
 
     op.drop_table('contact_points')
     with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_index('uq_consents_open_kind')
         batch_op.drop_index(batch_op.f('ix_consents_party_id'))
 
     op.drop_table('consents')

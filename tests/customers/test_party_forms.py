@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
+from backoffice import clock
 from backoffice.customers import schemas
 from backoffice.customers.models import Consent, PartyNameToken
 from backoffice.errors import ValidationFailedError
@@ -227,7 +227,7 @@ class _LeapDay(dt.date):
 
 
 def test_the_age_limit_works_on_29_february(monkeypatch):
-    monkeypatch.setattr(schemas, "dt", SimpleNamespace(date=_LeapDay, timedelta=dt.timedelta))
+    monkeypatch.setattr(clock, "today", _LeapDay.today)
 
     assert schemas.parse_party(party_form(birth_date="2014-02-28")).birth_date == dt.date(2014, 2, 28)
     with pytest.raises(ValidationFailedError) as info:

@@ -96,3 +96,10 @@ async def test_admin_adds_and_retires_a_contact_reason(client, session):
     assert not reason.is_active
     missing = await post_form(client, "/admin/contact-reasons", {"code": "x", "name_hu": "", "name_en": ""})
     assert missing.status_code == 422 and 'id="e-name_hu"' in missing.text
+
+
+async def test_ids_beyond_64_bits_are_not_found_not_a_server_error(client):
+    await login(client, "admin")
+    huge = "99999999999999999999"
+    assert (await post_form(client, f"/admin/users/{huge}", {"action": "disable", "version": "1"})).status_code == 404
+    assert (await post_form(client, f"/admin/contact-reasons/{huge}", {"active": "0"})).status_code == 404

@@ -63,3 +63,18 @@ async def test_bad_audit_filter_date_is_reported_beside_the_field(client):
     assert page.status_code == 422
     assert 'id="e-since"' in page.text
     assert 'value="yesterday"' in page.text
+
+
+async def test_odd_audit_filters_are_answered_not_a_server_error(client):
+    await login(client, "admin")
+    far = await client.get("/admin/audit", params={"until": "9999-12-31"})
+    assert far.status_code == 422 and 'id="e-until"' in far.text
+    control = await client.get("/admin/audit", params={"actor": "adm\x00in"})
+    assert control.status_code == 422 and 'id="e-actor"' in control.text
+
+
+async def test_a_percent_sign_in_the_action_filter_is_a_letter_not_a_wildcard(client):
+    await login(client, "admin")
+    page = await client.get("/admin/audit", params={"action": "%"})
+    assert page.status_code == 200
+    assert "staff.sign_in" not in page.text
