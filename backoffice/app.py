@@ -25,7 +25,7 @@ from backoffice.settings import Settings
 from backoffice.web import errors, templating
 from backoffice.web.auth import AuthMiddleware
 from backoffice.web.csrf import BearerAwareCSRFMiddleware
-from backoffice.web.guards import access_guard
+from backoffice.web.guards import ALL_STAFF, access_guard, roles
 from backoffice.web.throttle import sign_in_throttle
 from backoffice.web.transactions import commit_or_rollback
 
@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            # The API's description is for staff and integrations, like the API itself.
+            openapi_router=Router(path="/schema", route_handlers=[], opt=roles(ALL_STAFF)),
         ),
         request_max_body_size=25 * 1024 * 1024,
         debug=settings.debug,

@@ -7,7 +7,7 @@ import decimal
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, Index, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,6 +16,11 @@ from backoffice.db import Base, BigIntId, IdMixin, UTCDateTime, utcnow
 
 class AuditEntry(IdMixin, Base):
     __tablename__ = "audit_log"
+    # The admin screen filters by object and by user.
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_actor_name", "actor_name"),
+    )
 
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(BigIntId, nullable=True, index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -97,6 +98,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+_warned_journal: list[bool] = []
+
+
 def _configure_sqlite(engine: Engine) -> None:
     from backoffice.sqlite_cursor import install
 
@@ -108,6 +112,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
+        mode = cur.fetchone()
+        if mode and str(mode[0]).lower() != "wal" and not _warned_journal:
+            # Readers then block on writers (and reads run on the event loop): say so once.
+            _warned_journal.append(True)
+            logging.getLogger("backoffice").warning("SQLite is not in WAL mode (%s): reads wait for writers", mode[0])
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")

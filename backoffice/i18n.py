@@ -41,6 +41,11 @@ def gettext(message: str, **params: Any) -> str:
     return text % params if params else text
 
 
+def label(code: str) -> str:
+    """A stored code (a kind, a channel, a role) in the current language; no %-formatting."""
+    return translations(current_language.get()).gettext(code)
+
+
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     text = translations(current_language.get()).ngettext(singular, plural, n)
     params.setdefault("num", n)

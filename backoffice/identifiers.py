@@ -23,7 +23,7 @@ class InvalidIdentifierError(ValueError):
         self.message = message
 
 
-_PHONE_CHARS = re.compile(r"^\+?[\d ()./-]+$")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
 def phone_e164(raw: str, region: str = "HU") -> str:
@@ -36,7 +36,7 @@ def phone_e164(raw: str, region: str = "HU") -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     # Hungarian trunk prefix 06 is not understood by libphonenumber's HU metadata alone.
-    digits = re.sub(r"[^\d+]", "", text)
+    digits = re.sub(r"[^0-9+]", "", text)
     if region == "HU" and digits.startswith("06"):
         text = "+36" + digits[2:]
     try:
@@ -53,8 +53,6 @@ def phone_display(e164: str) -> str:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    if number.country_code == 36:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
@@ -69,7 +67,7 @@ def email(raw: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-_TAX = re.compile(r"^(\d{8})-?(\d)-?(\d{2})$")
+_TAX = re.compile(r"^([0-9]{8})-?([0-9])-?([0-9]{2})$")
 
 
 def hu_tax_number(raw: str) -> str:
@@ -106,7 +104,7 @@ def iban_display(value: str) -> str:
     return str(std_iban.format(value))
 
 
-_COMPANY_REG = re.compile(r"^(\d{2})-?(\d{2})-?(\d{6})$")
+_COMPANY_REG = re.compile(r"^([0-9]{2})-?([0-9]{2})-?([0-9]{6})$")
 
 
 def company_registration_number(raw: str) -> str:
@@ -123,7 +121,7 @@ def company_registration_number(raw: str) -> str:
     return f"{court}-{form}-{serial}"
 
 
-_POSTAL = re.compile(r"^[1-9]\d{3}$")
+_POSTAL = re.compile(r"^[1-9][0-9]{3}$")  # ASCII digits only: \d would take ١٢٣
 
 
 def postal_code(raw: str) -> str:

@@ -24,20 +24,7 @@ class Counter(Base):
 async def next_value(session: AsyncSession, name: str, period: str = "", start: int = 1) -> int:
     """The next number of a series; the row lock holds until the caller's transaction ends,
     so a rollback gives the number back and concurrent callers never skip or share one."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(Counter)
-        .values(name=name, period=period, value=start - 1)
-        .on_conflict_do_nothing(index_elements=["name", "period"])
-    )
-    result = await session.execute(
-        update(Counter)
-        .where(Counter.name == name, Counter.period == period)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    )
-    return int(result.scalar_one())
+    return await reserve_block(session, name, 1, period, start)
 
 
 async def reserve_block(session: AsyncSession, name: str, count: int, period: str = "", start: int = 1) -> int:

@@ -286,3 +286,23 @@ def test_templates_translate_through_the_same_catalogue(language) -> None:
     assert template.render(q="<kovács>", kind="organisation") == "Nincs találat: „&lt;kovács&gt;”. szervezet"
     language("en")
     assert template.render(q="x", kind="postal_cheque") == "No customer matches “x”. postal cheque"
+
+
+def test_stored_codes_are_shown_translated_and_escaped_never_as_markup():
+    """`|t` shows a stored value in the reader's language as plain text: an unknown value with
+    markup or a percent sign is escaped and shown as it is, not interpreted."""
+    from jinja2 import Environment
+
+    from backoffice.web.templating import configure
+
+    class _Engine:
+        engine = Environment(autoescape=True)
+
+    configure(_Engine)  # type: ignore[arg-type]
+    template = _Engine.engine.from_string("{{ value|t }}")
+    token = i18n.current_language.set("hu")
+    try:
+        assert template.render(value="in_person") == i18n.label("in_person") != "in_person"
+        assert template.render(value="<b>50%</b>") == "&lt;b&gt;50%&lt;/b&gt;"
+    finally:
+        i18n.current_language.reset(token)

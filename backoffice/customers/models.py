@@ -14,6 +14,13 @@ from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, 
 from backoffice.i18n import Msg, gettext
 
 
+def address_line(postal_code: str, locality: str, street: str, house_number: str, floor_door: str | None) -> str:
+    """`1117 Budapest XI., Október huszonharmadika utca 8 2. em. 5.`: how every screen and document
+    writes an address on one line."""
+    tail = f" {floor_door}" if floor_door else ""
+    return f"{postal_code} {locality}, {street} {house_number}{tail}"
+
+
 class PartyKind(enum.StrEnum):
     INDIVIDUAL = "individual"
     ORGANISATION = "organisation"
@@ -131,8 +138,7 @@ class Address(IdMixin, Base):
     party: Mapped[Party] = relationship(back_populates="addresses")
 
     def one_line(self) -> str:
-        tail = f" {self.floor_door}" if self.floor_door else ""
-        return f"{self.postal_code} {self.locality}, {self.street} {self.house_number}{tail}"
+        return address_line(self.postal_code, self.locality, self.street, self.house_number, self.floor_door)
 
 
 class ContactPoint(IdMixin, Base):
@@ -183,8 +189,7 @@ class BillingAccount(IdMixin, TimestampMixin, VersionedMixin, Base):
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def address_line(self) -> str:
-        tail = f" {self.floor_door}" if self.floor_door else ""
-        return f"{self.postal_code} {self.locality}, {self.street} {self.house_number}{tail}"
+        return address_line(self.postal_code, self.locality, self.street, self.house_number, self.floor_door)
 
 
 class ContactReason(IdMixin, Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -107,9 +108,9 @@ ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII
 def _budapest_district(c: Collector, postal: str, locality: str) -> str | None:
     """Budapest addresses name their district (`Budapest XI.`), which the postal code gives
     (1117: digits two and three, 11). A bare `Budapest` is completed; a mismatch is refused."""
-    words = locality.replace(".", " ").split()
+    words = [w for w in re.split(r"[\s.,]+", locality) if w]
     if not words or words[0].casefold() != "budapest":
-        if postal.startswith("1") and locality.casefold().startswith("bp"):
+        if postal.startswith("1"):  # every 1xxx postal code is in Budapest
             c.fail("locality", Msg(N_("Write Budapest and the district, e.g. Budapest XI.")))
             return None
         return locality
@@ -117,7 +118,8 @@ def _budapest_district(c: Collector, postal: str, locality: str) -> str | None:
         c.fail("postal_code", Msg(N_("Budapest postal codes are 1011 to 1239.")))
         return None
     district = ROMAN[int(postal[1:3]) - 1]
-    given = words[1].upper() if len(words) > 1 else None
+    rest = [w for w in words[1:] if w.casefold() not in ("ker", "kerület", "kerulet")]
+    given = rest[0].upper() if rest else None
     if given is not None and given != district and given != str(int(postal[1:3])):
         c.fail("locality", Msg(N_("Postal code %(code)s is in district %(district)s."), code=postal,
                                district=f"{district}."))

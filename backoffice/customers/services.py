@@ -31,6 +31,7 @@ from backoffice.customers.models import (
     Party,
     PartyKind,
     PartyNameToken,
+    address_line,
 )
 from backoffice.customers.schemas import BillingAccountInput, ContactInput, PartyInput
 from backoffice.db import flush_versioned, storable_id
@@ -219,13 +220,6 @@ async def set_consent(
         )
         return current
     return current
-
-
-async def consent_history(session: AsyncSession, party_id: int) -> list[Consent]:
-    rows = await session.scalars(
-        select(Consent).where(Consent.party_id == party_id).order_by(Consent.given_on.desc(), Consent.id.desc())
-    )
-    return list(rows)
 
 
 # ---------------------------------------------------------------- billing accounts
@@ -445,8 +439,8 @@ async def _parties_with_address(session: AsyncSession, stmt: Any) -> list[tuple[
     seen: dict[int, tuple[Any, str]] = {}
     for row in (await session.execute(stmt)).all():
         if row.id not in seen:
-            tail = f" {row.floor_door}" if row.floor_door else ""
-            line = f"{row.postal_code} {row.locality}, {row.street} {row.house_number}{tail}" if row.street else ""
+            line = address_line(row.postal_code, row.locality, row.street, row.house_number, row.floor_door) \
+                if row.street else ""
             seen[row.id] = (row, line)
     return list(seen.values())
 
@@ -512,7 +506,7 @@ async def search_by_phone(session: AsyncSession, query: str, limit: int) -> list
 
 async def search_by_customer_number(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
     text = query.strip()
-    if not re.fullmatch(r"\d{9}(-\d{1,3})?", text):
+    if not re.fullmatch(r"[0-9]{9}(-[0-9]{1,3})?", text):
         return []
     number = text.split("-")[0]
     stmt = (

@@ -25,6 +25,8 @@ _hasher = PasswordHasher()
 # A real hash to verify against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 SESSION_TOUCH_SECONDS = 60
+# Sessions idle longer than any configured timeout are deleted at the next sign-in.
+IDLE_PURGE_MINUTES = 24 * 60
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 
 
@@ -123,6 +125,7 @@ async def start_session(session: AsyncSession, user: StaffUser, old_token: str |
         await session.execute(delete(StaffSession).where(StaffSession.token_hash == token_digest(old_token)))
     token = secrets.token_urlsafe(32)
     now = dt.datetime.now(dt.UTC)
+    await purge_expired_sessions(session, IDLE_PURGE_MINUTES)  # sign-ins keep the table small
     session.add(
         StaffSession(token_hash=token_digest(token), user_id=user.id, created_at=now, last_seen_at=now, ip=ip[:64])
     )
@@ -299,15 +302,3 @@ async def set_language(session: AsyncSession, actor: Principal, language: str) -
         before = {"language": user.language}
         user.language = language
         await audit.record(session, actor, "staff.language", "staff_user", user.id, before, {"language": language})
-
-
-async def set_password(session: AsyncSession, actor: Principal | None, username: str, password: str) -> None:
-    check_password_strength(password)
-    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
-    if user is None:
-        raise NotFoundError("user_not_found", Msg(N_("There is no such user.")))
-    user.password_hash = hash_password(password)
-    user.failed_attempts = 0
-    user.locked_until = None
-    await session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
-    await audit.record(session, actor, "staff.password", "staff_user", user.id)

@@ -13,7 +13,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Template
 
 from backoffice import i18n
-from backoffice.identifiers import phone_display
+from backoffice.identifiers import iban_display, phone_display
 
 BUDAPEST = ZoneInfo("Europe/Budapest")
 
@@ -40,10 +40,15 @@ def configure(engine: JinjaTemplateEngine, auto_reload: bool = False) -> None:
     env.filters["local_time"] = local_time
     env.filters["huf"] = huf
     env.filters["phone"] = phone_display
+    env.filters["iban"] = iban_display
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["current_language"] = i18n.current_language.get
     env.globals["Msg"] = i18n.Msg
-    env.filters["zip_translate"] = lambda values: [(v, i18n.gettext(v)) for v in values]
+    # `{{ value|t }}`: a stored code (kind, channel, role...) in the reader's language, as plain
+    # text that autoescape then escapes (the `_()` of templates returns Markup, meant for msgids
+    # written in the template, and would apply %-formatting to the value).
+    env.filters["t"] = lambda value: i18n.label(str(value)) if value is not None else ""
+    env.filters["zip_translate"] = lambda values: [(v, i18n.label(v)) for v in values]
     env.filters["reason_options"] = lambda reasons: [(r.id, r.name(i18n.current_language.get())) for r in reasons]
     # Templates change only with a deploy (a restart); checking their mtime costs every render.
     env.auto_reload = auto_reload

@@ -34,6 +34,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+        batch_op.create_index('ix_audit_log_entity', ['entity_type', 'entity_id'], unique=False)
+        batch_op.create_index('ix_audit_log_actor_name', ['actor_name'], unique=False)
 
     op.create_table('contact_reasons',
     sa.Column('code', sa.String(length=40), nullable=False),
@@ -271,6 +273,8 @@ def downgrade() -> None:
     op.drop_table('counters')
     op.drop_table('contact_reasons')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_actor_name')
+        batch_op.drop_index('ix_audit_log_entity')
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))

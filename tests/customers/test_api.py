@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from litestar.routes import HTTPRoute
 
+from tests.conftest import login
 from tests.customers.helpers import (
     add_account,
     add_party,
@@ -358,7 +359,12 @@ async def test_a_reason_id_of_the_wrong_type_is_a_400_problem(client, maker, age
 
 # ---------------------------------------------------------------- the OpenAPI document
 
+async def test_the_openapi_document_is_for_staff_only(client):
+    assert (await client.get("/schema/openapi.json", follow_redirects=False)).status_code in (401, 303)
+
+
 async def test_the_openapi_document_lists_every_api_operation_with_its_tag(app, client):
+    await login(client, "agent")
     document = (await client.get("/schema/openapi.json")).json()
     expected = {
         (route.path.replace(":int", ""), method.lower())

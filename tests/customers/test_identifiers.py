@@ -215,3 +215,14 @@ def test_id_document_number_is_upper_cased_without_spaces_or_dashes(typed, store
 @pytest.mark.parametrize("typed", ["12345", "1234567890123", "12345!AB", "123456ÁB", "123_456AB"])
 def test_id_document_number_not_6_to_12_letters_and_digits_is_refused(typed):
     assert "6 to 12" in refused_message(identifiers.id_document_number, typed)
+
+
+@pytest.mark.parametrize(("check", "typed"), [
+    (identifiers.postal_code, "1١٢٣"),
+    (identifiers.company_registration_number, "٠١-٠٩-١٢٣٤٥٦"),
+    (identifiers.hu_tax_number, "١٢٣٤٥٦٧٦-2-41"),
+    (identifiers.phone_e164, "06 ٣٠ 123 4567"),
+])
+def test_digits_of_other_scripts_are_refused(check, typed):
+    with pytest.raises(identifiers.InvalidIdentifierError):
+        check(typed)

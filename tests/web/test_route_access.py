@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.conftest import ROLES, login
 
-PUBLIC_PATHS = {"/login", "/language", "/healthz", "/static", "/schema"}
+PUBLIC_PATHS = {"/login", "/language", "/healthz", "/static"}
 PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 
