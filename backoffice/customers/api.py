@@ -76,8 +76,15 @@ class ContactBody:
 
 
 def _given(body: Any) -> dict[str, Any]:
-    """Only the fields the client sent (PATCH merges them over the stored values)."""
+    """The fields of a create request that carry a value."""
     return {f.name: getattr(body, f.name) for f in fields(body) if getattr(body, f.name) is not None}
+
+
+async def _patch(request: Request[Any, Any, Any], body: Any) -> dict[str, str]:
+    """The fields a PATCH sent, as text: a field sent as null is cleared, one left out is kept."""
+    raw = await request.json()
+    names = {f.name for f in fields(body)} - {"version"}
+    return {k: "" if getattr(body, k) is None else str(getattr(body, k)) for k in raw if k in names}
 
 
 def party_out(party: Party) -> dict[str, Any]:
@@ -142,11 +149,13 @@ class CustomerApi(Controller):
     async def update(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, party_id: int, data: PartyBody
     ) -> dict[str, Any]:
-        """Change the fields sent; send `version` to be refused (409) if someone changed it meanwhile."""
+        """Change the fields sent (null clears one); send `version` to be refused (409) if someone
+        changed the customer meanwhile."""
         party = await services.get_party(db_session, party_id)
-        merged = party_values(party) | {k: str(v) for k, v in _given(data).items()}
-        if data.version is None:
-            merged.pop("version", None)
+        merged = party_values(party) | await _patch(request, data)
+        merged.pop("version", None)
+        if data.version is not None:
+            merged["version"] = str(data.version)
         await services.update_party(db_session, request.user, party_id, parse_party(merged), parse_version(merged))
         return party_out(await services.get_party(db_session, party_id))
 
@@ -200,11 +209,13 @@ class BillingAccountApi(Controller):
     async def update(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, account_id: int, data: BillingAccountBody
     ) -> dict[str, Any]:
-        """Change the fields sent; `version` guards against overwriting someone else's change."""
+        """Change the fields sent (null clears one); `version` guards against overwriting someone
+        else's change."""
         account = await services.get_billing_account(db_session, account_id)
-        merged = account_values(account) | {k: str(v) for k, v in _given(data).items()}
-        if data.version is None:
-            merged.pop("version", None)
+        merged = account_values(account) | await _patch(request, data)
+        merged.pop("version", None)
+        if data.version is not None:
+            merged["version"] = str(data.version)
         updated = await services.update_billing_account(
             db_session, request.user, account_id, parse_billing_account(merged), parse_version(merged)
         )

@@ -381,3 +381,17 @@ async def test_the_openapi_document_lists_every_api_operation_with_its_tag(app, 
         assert op.get("summary") or op.get("description"), path
     assert {tag for op in listed.values() for tag in op["tags"]} == {"customers", "billing-accounts", "contacts"}
     assert not [path for path in document["paths"] if path.startswith(("/customers", "/accounts", "/search"))]
+
+
+async def test_patch_with_null_clears_an_optional_field_and_leaves_out_the_rest(client, agent_api):
+    headers = agent_api
+    created = await client.post("/api/v1/customers", json=NEW_PERSON, headers=headers)
+    assert created.status_code == 201, created.text
+    party = created.json()
+    assert party["email"] is not None
+    cleared = await client.patch(f"/api/v1/customers/{party['id']}", json={"email": None}, headers=headers)
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["email"] is None
+    assert cleared.json()["family_name"] == party["family_name"]
+    required = await client.patch(f"/api/v1/customers/{party['id']}", json={"family_name": None}, headers=headers)
+    assert_problem(required, 422, "validation_failed")
