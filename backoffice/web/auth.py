@@ -63,6 +63,7 @@ class AuthMiddleware:
         token = bearer_token(headers)
         # The lookup only reads: it must not take SQLite's write lock, which would then be held
         # while the CSRF check waits for the request body (anyone could stall every writer).
+        writes = scope.get("method", "GET") not in SAFE_METHODS
         WRITE_INTENT.set(False)
         if token is not None or SESSION_COOKIE in cookies:
             # The lookup runs in the request's own session (the one handlers get as db_session),
@@ -77,12 +78,12 @@ class AuthMiddleware:
                     principal = found.principal
                     if found.needs_touch:
                         await self._touch(maker, session_token)
-            # End the lookup's read: the handler's first statement begins the request's own
-            # transaction, a writing one for unsafe methods (SQLite: nothing to end, it read in
-            # autocommit mode).
-            await session.commit()
+            if writes:
+                # End the lookup's read, so that the handler's first statement begins the
+                # request's writing transaction (SQLite: nothing to end, it read in autocommit).
+                await session.commit()
         # Set before the handler's first statement: it decides how that transaction begins.
-        WRITE_INTENT.set(scope.get("method", "GET") not in SAFE_METHODS)
+        WRITE_INTENT.set(writes)
         scope["user"] = principal
         scope["auth"] = "bearer" if token is not None else "session"
         language = principal.language if principal else cookies.get(LANGUAGE_COOKIE)
