@@ -149,3 +149,27 @@ def token_create(username: str) -> None:
         raise click.ClickException(str(exc.message)) from exc
 
 
+
+
+@token.command("revoke")
+@click.option("--user", "username", default=None, help="Revoke every live token of this user.")
+@click.option("--token-stdin", is_flag=True, help="Read the token to revoke from standard input.")
+def token_revoke(username: str | None, token_stdin: bool) -> None:
+    """Revoke a bearer token (read from stdin, so it stays out of the shell history) or all of a user's."""
+    from backoffice.staff import services as staff
+
+    token = sys.stdin.readline().strip() if token_stdin else None
+    if bool(token) == bool(username):
+        raise click.UsageError("give either --token-stdin or --user")
+
+    async def work(maker: Any) -> int:
+        async with transaction(maker) as session:
+            return await staff.revoke_tokens(session, token=token, username=username)
+
+    try:
+        count = _run(work)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"revoked {count} token(s)", err=True)
+    if count == 0:
+        raise SystemExit(1)

@@ -106,3 +106,22 @@ def test_seeded_data_passes_the_products_own_validation(cli_env):
         identifiers.postal_code(postal)
         if locality.startswith("Budapest"):
             assert locality == f"Budapest {ROMAN[int(postal[1:3]) - 1]}.", (postal, locality)
+
+
+def test_a_revoked_token_no_longer_opens_the_api(cli_env):
+    runner = CliRunner()
+    runner.invoke(main, ["users", "create", "--role", "agent", "--password-stdin", "api.user"],
+                  input="egy-hosszu-jelszo\n")
+    first = runner.invoke(main, ["token", "create", "api.user"]).stdout.strip()
+    second = runner.invoke(main, ["token", "create", "api.user"]).stdout.strip()
+    one = runner.invoke(main, ["token", "revoke", "--token-stdin"], input=first + "\n")
+    assert one.exit_code == 0
+    rows = _query(cli_env.database_url, select(ApiToken.token_hash, ApiToken.revoked_at))
+    revoked = {h: r is not None for h, r in rows}
+    assert revoked == {token_digest(first): True, token_digest(second): False}
+    again = runner.invoke(main, ["token", "revoke", "--token-stdin"], input=first + "\n")
+    assert again.exit_code != 0  # nothing left to revoke is said, not hidden
+    everything = runner.invoke(main, ["token", "revoke", "--user", "api.user"])
+    assert everything.exit_code == 0
+    assert all(r is not None for (r,) in _query(cli_env.database_url, select(ApiToken.revoked_at)))
+    assert runner.invoke(main, ["token", "revoke"]).exit_code != 0

@@ -191,6 +191,26 @@ async def create_token(session: AsyncSession, username: str) -> str:
     return token
 
 
+async def revoke_tokens(session: AsyncSession, *, token: str | None = None, username: str | None = None) -> int:
+    """Revoke one token (given whole) or every live token of a user; returns how many."""
+    stmt = update(ApiToken).where(ApiToken.revoked_at.is_(None))
+    if token is not None:
+        stmt = stmt.where(ApiToken.token_hash == token_digest(token))
+    elif username is not None:
+        user_id = await session.scalar(select(StaffUser.id).where(StaffUser.username == username))
+        if user_id is None:
+            raise NotFoundError("user_not_found", Msg(N_("There is no such user.")))
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    else:
+        raise ValidationFailedError("nothing_to_revoke", Msg(N_("Say which token or whose tokens to revoke.")))
+    result = await session.execute(stmt.values(revoked_at=dt.datetime.now(dt.UTC)).returning(ApiToken.user_id))
+    owners = list(result.scalars())
+    for owner in sorted(set(owners)):
+        await audit.record(session, None, "staff.token_revoke", "staff_user", owner, None,
+                           {"revoked": owners.count(owner)})
+    return len(owners)
+
+
 async def lookup_token(session: AsyncSession, token: str) -> Principal | None:
     user = await session.scalar(
         select(StaffUser)
