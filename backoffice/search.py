@@ -7,11 +7,12 @@ changes.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.text import fold
 
 
 @dataclass(frozen=True)
@@ -66,5 +67,4 @@ async def search(session: AsyncSession, query: str, limit: int = 20) -> list[Sea
 
 def _collation_key(text: str) -> tuple[str, str]:
     """Accented letters sort with their base letter (Ágnes beside Agnes, not after Zsanett)."""
-    base = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return base.casefold(), text
+    return fold(text), text

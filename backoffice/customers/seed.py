@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -29,9 +28,10 @@ from backoffice.customers.models import (
     Party,
     PartyNameToken,
 )
-from backoffice.customers.services import format_customer_number, normalise
+from backoffice.customers.services import format_customer_number
 from backoffice.db import transaction
 from backoffice.numbering import reserve_block
+from backoffice.text import fold, normalise
 
 # Faker's hu_HU names carry their real frequencies (Nagy, Kovács, Tóth... first), so weight by them.
 LAST_NAMES = list(HuPerson.last_names)
@@ -66,10 +66,6 @@ PARTY_NULLS = dict.fromkeys([
 
 
 @lru_cache(maxsize=4096)
-def _ascii(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
-
-
 @lru_cache(maxsize=4096)
 def _words(part: str) -> tuple[str, ...]:
     return tuple(normalise(part).split())
@@ -172,7 +168,7 @@ def _chunk_rows(
         if rng.random() < 0.25:
             points.append({"party_id": party_id, "kind": "phone", "label": "home",
                            "value": f"+361{rng.randint(2000000, 9999999)}"})
-        base = _ascii(data["display_name"]).replace(" ", ".").replace(".kft.", "").strip(".")
+        base = fold(data["display_name"]).replace(" ", ".").replace(".kft.", "").strip(".")
         email = f"{base}{rng.randint(1, 999)}@{rng.choice(EMAIL_DOMAINS)}"
         points.append({"party_id": party_id, "kind": "email", "value": email, "label": None})
 

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import and_, delete, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
-from unidecode import unidecode
 
 from backoffice import audit, clock, identifiers
 from backoffice.actors import Principal
@@ -39,6 +38,7 @@ from backoffice.errors import ConflictError, NotFoundError, ValidationFailedErro
 from backoffice.i18n import N_, Msg
 from backoffice.numbering import next_value
 from backoffice.search import SearchHit
+from backoffice.text import normalise
 
 TIMELINE_PAGE = 50
 PARTY_AUDIT_FIELDS = [
@@ -49,11 +49,6 @@ PARTY_AUDIT_FIELDS = [
 
 
 # ---------------------------------------------------------------- names and tokens
-
-def normalise(text: str) -> str:
-    """`Kovács János` → `kovacs janos`: the form names are indexed and searched in."""
-    return re.sub(r"[^a-z0-9]+", " ", unidecode(text).lower()).strip()
-
 
 def name_tokens(party: Party | PartyInput) -> set[str]:
     parts = [party.family_name, party.given_name, party.organisation_name]
