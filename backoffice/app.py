@@ -21,6 +21,8 @@ from litestar.template.config import TemplateConfig
 from sqlalchemy.pool import NullPool
 
 from backoffice.db import make_engine, make_sessionmaker
+from backoffice.documents import storage
+from backoffice.documents.storage import LocalFileStore
 from backoffice.settings import Settings
 from backoffice.web import errors, templating
 from backoffice.web.auth import AuthMiddleware
@@ -34,15 +36,21 @@ def _route_handlers() -> list[Any]:
     from backoffice.customers import api as customers_api
     from backoffice.customers import views as customers_views
     from backoffice.customers.services import register_search
+    from backoffice.documents import api as documents_api
+    from backoffice.documents import services as documents_services
+    from backoffice.documents import views as documents_views
     from backoffice.staff import views as staff_views
     from backoffice.web import views as web_views
 
     register_search()
+    documents_services.register_search()
     return [
         *web_views.ROUTES,
         *staff_views.ROUTES,
         *customers_views.ROUTES,
         *customers_api.ROUTES,
+        *documents_views.ROUTES,
+        *documents_api.ROUTES,
     ]
 
 
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_name="bo_csrf",
     )
     settings.static_dir.mkdir(parents=True, exist_ok=True)
+    storage.configure(LocalFileStore(settings.documents_dir))
     app = Litestar(
         route_handlers=[
             *_route_handlers(),
@@ -98,7 +107,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # The API's description is for staff and integrations, like the API itself.
             openapi_router=Router(path="/schema", route_handlers=[], opt=roles(ALL_STAFF)),
         ),
-        request_max_body_size=25 * 1024 * 1024,
+        # The upload limit itself is checked per file (a readable 413); this only stops bodies
+        # far beyond it before they are read.
+        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         debug=settings.debug,
     )
     app.state.settings = settings

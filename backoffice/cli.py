@@ -62,6 +62,18 @@ def migrate(revision: str) -> None:
     from alembic.config import Config
 
     command.upgrade(Config(str(PROJECT_ROOT / "alembic.ini")), revision)
+    if revision == "head":
+        _run(_seed_reference_data)
+
+
+async def _seed_reference_data(maker: Any) -> None:
+    """What every installation needs, demo or not: the file plan and the contact reasons."""
+    from backoffice.customers.admin import seed_default_reasons
+    from backoffice.documents.services import seed_file_plan
+
+    async with transaction(maker) as session:
+        await seed_default_reasons(session)
+        await seed_file_plan(session)
 
 
 @main.command()
@@ -73,15 +85,14 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> No
     """Make realistic Hungarian demo data; the same seed gives the same data."""
     from rich.progress import Progress
 
-    from backoffice.customers.admin import seed_default_reasons
     from backoffice.customers.models import Party
     from backoffice.customers.seed import seed_customers
     from backoffice.staff import services as staff
     from backoffice.staff.models import StaffUser
 
     async def work(maker: Any) -> int:
+        await _seed_reference_data(maker)
         async with transaction(maker) as session:
-            await seed_default_reasons(session)
             if demo_accounts:
                 for username, role, name in DEMO_ACCOUNTS:
                     if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:

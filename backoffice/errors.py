@@ -45,3 +45,7 @@ class ForbiddenError(DomainError):
 
 class NotFoundError(DomainError):
     status = 404
+
+
+class PayloadTooLargeError(DomainError):
+    status = 413

@@ -12,10 +12,12 @@ from backoffice.customers.models import (
     PartyNameToken,
 )
 from backoffice.db import Base
+from backoffice.documents.models import Case, Document, DocumentAccess, DocumentType, StoredContent
 from backoffice.numbering import Counter
 from backoffice.staff.models import ApiToken, StaffSession, StaffUser
 
 __all__ = [
-    "Address", "ApiToken", "AuditEntry", "Base", "BillingAccount", "Consent", "Contact", "ContactPoint",
+    "Address", "ApiToken", "AuditEntry", "Base", "BillingAccount", "Case", "Consent", "Contact", "ContactPoint",
+    "Document", "DocumentAccess", "DocumentType", "StoredContent",
     "ContactReason", "Counter", "Party", "PartyNameToken", "StaffSession", "StaffUser",
 ]

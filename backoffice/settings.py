@@ -58,8 +58,15 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     seller_name: str = "Demo Telekom Zrt."
+    # Where document contents are stored (content-addressed); default var_dir/documents.
+    storage_dir: Path | None = None
+    max_upload_bytes: int = 20 * 1024 * 1024
     # Tests that drive one app from several event loops must not share pooled connections.
     database_null_pool: bool = False
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.storage_dir or self.var_dir / "documents"
 
     @property
     def is_sqlite(self) -> bool:
@@ -82,4 +89,6 @@ class Settings:
             lockout_minutes=_env_int("LOCKOUT_MINUTES", 15),
             default_language=_env("DEFAULT_LANGUAGE", "hu"),
             port=_env_int("PORT", 8000),
+            storage_dir=Path(raw_storage).resolve() if (raw_storage := _env("STORAGE_DIR", "")) else None,
+            max_upload_bytes=_env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
         )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.app import create_app
 from backoffice.customers.admin import seed_default_reasons
+from backoffice.documents.services import seed_file_plan
 from backoffice.db import make_engine, make_sessionmaker
 from backoffice.models import Base
 from backoffice.settings import PROJECT_ROOT, Settings
@@ -87,6 +88,7 @@ async def maker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSes
             for role in ROLES
         )
         await seed_default_reasons(session)
+        await seed_file_plan(session)
     yield sessionmaker
     await engine.dispose()
 

@@ -530,3 +530,8 @@ def register_search() -> None:
     search.register("customers.customer_number", search_by_customer_number)
     search.register("customers.phone", search_by_phone)
     search.register("customers.name", search_by_name)
+
+
+async def party_by_customer_number(session: AsyncSession, number: str) -> Party | None:
+    """The party with this customer number (other domains link to customers by it)."""
+    return (await session.execute(select(Party).where(Party.customer_number == number))).scalar_one_or_none()

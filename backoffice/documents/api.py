@@ -1,0 +1,3 @@
+"""JSON API for documents."""
+
+ROUTES: list = []

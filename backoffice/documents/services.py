@@ -1,0 +1,645 @@
+"""Every operation on the registry: register (incoming, or outgoing from any domain), void, link
+to a customer, open content (logged), and the queries the screens and the API read.
+
+Services never commit: the caller's transaction (one per request, one per intake chunk) does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from backoffice import audit, clock
+from backoffice.actors import Principal
+from backoffice.customers import services as customers
+from backoffice.db import WRITE_INTENT, flush_versioned, storable_id, utcnow
+from backoffice.documents import storage
+from backoffice.documents.content import ContentRefused, examine
+from backoffice.documents.models import (
+    AccessAction,
+    Case,
+    Channel,
+    Direction,
+    Document,
+    DocumentAccess,
+    DocumentType,
+    StoredContent,
+    case_number,
+    registry_number,
+)
+from backoffice.documents.schemas import REGISTRY_NUMBER, DocumentFilter, RegistrationInput
+from backoffice.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationFailedError
+from backoffice.i18n import N_, Msg, current_language
+from backoffice.numbering import next_value
+from backoffice.search import SearchHit
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# Above this size, hashing and checking a file runs on a worker thread, not the event loop.
+_THREAD_THRESHOLD = 512 * 1024
+
+FILE_PLAN: list[tuple[str, str, str]] = [
+    ("subscriber_contract", "Előfizetői szerződés", "Subscriber contract"),
+    ("id_copy", "Személyazonosító okmány másolata", "ID copy"),
+    ("payer_consent", "Számlafizetői hozzájárulás", "Payer consent"),
+    ("ownership_transfer", "Átírási nyilatkozat", "Ownership transfer declaration"),
+    ("complaint_letter", "Panasz / számlapanasz levél", "Complaint / bill query letter"),
+    ("invoice", "Számla", "Invoice"),
+    ("credit_note", "Jóváíró számla", "Credit note"),
+    ("confirmation", "Visszaigazolás", "Confirmation"),
+    ("general_correspondence", "Általános levelezés", "General correspondence"),
+    ("disposal_record", "Selejtezési jegyzőkönyv", "Disposal record"),
+]
+
+
+async def seed_file_plan(session: AsyncSession) -> None:
+    """The file plan's document types; adds what is missing, changes nothing that exists."""
+    existing = set((await session.scalars(select(DocumentType.code))).all())
+    for order, (code, name_hu, name_en) in enumerate(FILE_PLAN):
+        if code not in existing:
+            session.add(DocumentType(code=code, name_hu=name_hu, name_en=name_en, active=True, sort_order=order))
+    await session.flush()
+
+
+async def document_types(session: AsyncSession, active_only: bool = True) -> list[DocumentType]:
+    stmt = select(DocumentType).order_by(DocumentType.sort_order, DocumentType.id)
+    if active_only:
+        stmt = stmt.where(DocumentType.active.is_(True))
+    return list(await session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- registration
+
+class DuplicateContentError(ConflictError):
+    """The same bytes are registered already; the form offers to register them again anyway."""
+
+
+@dataclass(frozen=True)
+class Examined:
+    digest: str
+    media_type: str
+    page_count: int | None
+    size: int
+
+
+def examine_content(data: bytes, max_bytes: int) -> Examined:
+    """Size, type by content, pages and digest; raises the field error the form shows."""
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(
+            "file_too_large",
+            Msg(N_("The file is larger than the limit of %(limit)s."), limit=human_size(max_bytes)),
+            field="file",
+        )
+    try:
+        info = examine(data)
+    except ContentRefused as exc:
+        raise ValidationFailedError(exc.code, exc.message, field="file") from exc
+    return Examined(storage.digest_of(data), info.media_type, info.page_count, len(data))
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} B"
+
+
+async def examine_content_async(data: bytes, max_bytes: int) -> Examined:
+    if len(data) > _THREAD_THRESHOLD:
+        return await asyncio.to_thread(examine_content, data, max_bytes)
+    return examine_content(data, max_bytes)
+
+
+async def _type_by_code(session: AsyncSession, code: str) -> DocumentType | None:
+    return (await session.execute(
+        select(DocumentType).where(DocumentType.code == code, DocumentType.active.is_(True))
+    )).scalar_one_or_none()
+
+
+async def _resolve_links(
+    session: AsyncSession, data: RegistrationInput
+) -> tuple[DocumentType, int | None, Case | None]:
+    errors: dict[str, Msg | str] = {}
+    doc_type = await _type_by_code(session, data.document_type)
+    if doc_type is None:
+        errors["document_type"] = Msg(N_("Choose one of the offered values."))
+    party_id = None
+    if data.customer_number:
+        party = await customers.party_by_customer_number(session, data.customer_number)
+        if party is None:
+            errors["customer_number"] = Msg(N_("There is no customer with this number."))
+        else:
+            party_id = party.id
+    case = None
+    if data.case_number:
+        year, main = data.case_number
+        case = (await session.execute(
+            select(Case).where(Case.year == year, Case.main_number == main)
+        )).scalar_one_or_none()
+        if case is None:
+            errors["case_number"] = Msg(N_("There is no case %(number)s."), number=case_number(year, main))
+    if errors:
+        raise ValidationFailedError("validation_failed", Msg(N_("Some fields need correcting.")), errors=errors)
+    assert doc_type is not None
+    return doc_type, party_id, case
+
+
+async def registry_numbers_with_content(session: AsyncSession, digest: str, limit: int = 5) -> list[str]:
+    rows = await session.scalars(
+        select(Document.registry_number)
+        .join(StoredContent, StoredContent.id == Document.content_id)
+        .where(StoredContent.algorithm == storage.ALGORITHM, StoredContent.digest == digest)
+        .order_by(Document.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def register(
+    session: AsyncSession,
+    actor: Principal | None,
+    data: RegistrationInput,
+    content: bytes,
+    *,
+    filename: str = "",
+    intake_key: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    examined: Examined | None = None,
+) -> Document:
+    """Register one document: check everything first, then store the bytes (complete on disk
+    before the row can commit), number it inside this transaction, audit and log it."""
+    doc_type, party_id, case = await _resolve_links(session, data)
+    info = examined or await examine_content_async(content, max_bytes)
+    if not data.allow_duplicate:
+        existing = await registry_numbers_with_content(session, info.digest)
+        if existing:
+            raise DuplicateContentError(
+                "duplicate_content",
+                Msg(N_("This file is already registered as %(numbers)s."), numbers=", ".join(existing)),
+                field="file",
+                current=existing,
+            )
+    stored = await _store_content(session, content, info)
+    now = utcnow()
+    year = clock.today().year
+    if case is None or case.year != year:
+        case = await _open_case(session, actor, year, data.subject, party_id, predecessor=case)
+        sub_number = 1
+    else:
+        sub_number = int((await session.execute(
+            update(Case).where(Case.id == case.id)
+            .values(last_sub_number=Case.last_sub_number + 1)
+            .returning(Case.last_sub_number)
+        )).scalar_one())
+    document = Document(
+        case_id=case.id,
+        sub_number=sub_number,
+        registry_number=registry_number(case.year, case.main_number, sub_number),
+        document_type_id=doc_type.id,
+        direction=data.direction,
+        channel=data.channel,
+        correspondent=data.correspondent,
+        subject=data.subject,
+        occurred_at=data.occurred_at or now,
+        page_count=data.page_count or info.page_count,
+        party_id=party_id,
+        content_id=stored.id,
+        original_filename=_display_filename(filename),
+        registered_at=now,
+        registered_by_id=getattr(actor, "id", None),
+        registered_by=getattr(actor, "username", "system"),
+        intake_key=intake_key,
+    )
+    session.add(document)
+    await session.flush()
+    document.document_type = doc_type
+    document.content = stored
+    await audit.record(session, actor, "document.registered", "document", document.id, after=_snapshot(document))
+    if party_id is not None:
+        await customers.log_action(
+            session, actor, party_id,
+            Msg(N_("Document %(number)s registered: %(subject)s"), number=document.registry_number,
+                subject=data.subject[:120]),
+            "document", document.id,
+        )
+    return document
+
+
+async def register_outgoing(
+    session: AsyncSession,
+    actor: Principal | None,
+    *,
+    pdf: bytes,
+    document_type: str,
+    recipient: str,
+    subject: str,
+    party_id: int | None = None,
+    filename: str = "",
+    case: str | None = None,
+) -> Document:
+    """The one call every domain makes for a PDF it generated (confirmation, invoice, letter,
+    disposal record): it is registered as outgoing, channel generated, sent now."""
+    customer_number = None
+    if party_id is not None:
+        party = await customers.get_party(session, party_id)
+        customer_number = party.customer_number
+    from backoffice.documents.schemas import parse_case_number
+
+    data = RegistrationInput(
+        document_type=document_type,
+        direction=Direction.OUTGOING.value,
+        channel=Channel.GENERATED.value,
+        correspondent=recipient[:200],
+        subject=subject[:300],
+        occurred_at=utcnow(),
+        customer_number=customer_number,
+        case_number=parse_case_number(case) if case else None,
+        allow_duplicate=True,  # a regenerated confirmation may equal an earlier one byte for byte
+    )
+    return await register(session, actor, data, pdf, filename=filename or f"{document_type}.pdf",
+                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)))
+
+
+async def _open_case(
+    session: AsyncSession, actor: Principal | None, year: int, subject: str, party_id: int | None,
+    predecessor: Case | None = None,
+) -> Case:
+    main = await next_value(session, "registry", str(year))
+    case = Case(year=year, main_number=main, subject=subject[:300], party_id=party_id,
+                predecessor_id=predecessor.id if predecessor else None, last_sub_number=1,
+                opened_by=getattr(actor, "username", "system"))
+    session.add(case)
+    await session.flush()
+    return case
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+async def _store_content(session: AsyncSession, content: bytes, info: Examined) -> StoredContent:
+    """The content row is claimed in this transaction before the file is written: a concurrent
+    registration of the same bytes waits on it, and a rollback lets the orphan sweep below
+    remove a file that no committed row names."""
+    result = await session.execute(
+        _insert(session)(StoredContent)
+        .values(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size,
+                media_type=info.media_type, location="primary", created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
+        .returning(StoredContent.id)
+    )
+    inserted = result.scalar_one_or_none()
+    store = storage.current()
+    if inserted is not None:
+        _track_new_content(session, info.digest)
+        if len(content) > _THREAD_THRESHOLD:
+            await asyncio.to_thread(store.put, info.digest, content)
+        else:
+            store.put(info.digest, content)
+    elif not store.exists(info.digest):
+        store.put(info.digest, content)  # a lost file comes back with the same bytes
+    stored = (await session.execute(
+        select(StoredContent).where(StoredContent.algorithm == storage.ALGORITHM,
+                                    StoredContent.digest == info.digest)
+    )).scalar_one()
+    return stored
+
+
+# A file written for a transaction that then rolled back is removed by a sweep that claims its
+# digest row first (and so waits for anyone else registering the same bytes), then deletes the
+# file only if no committed row names it.
+_sweeps: set[asyncio.Task[None]] = set()
+
+
+def _track_new_content(session: AsyncSession, digest: str) -> None:
+    info = session.info
+    info.setdefault("documents.new_contents", set()).add(digest)
+    if info.get("documents.sweep_hooked"):
+        return
+    info["documents.sweep_hooked"] = True
+    engine = session.bind
+    sync_session = session.sync_session
+
+    def _committed(_s: Any) -> None:
+        info.pop("documents.new_contents", None)
+
+    def _rolled_back(_s: Any) -> None:
+        digests = info.pop("documents.new_contents", None)
+        if not digests or not isinstance(engine, AsyncEngine):
+            return
+        task = asyncio.get_running_loop().create_task(sweep_orphans(engine, sorted(digests)))
+        _sweeps.add(task)
+        task.add_done_callback(_sweeps.discard)
+
+    event.listen(sync_session, "after_commit", _committed)
+    event.listen(sync_session, "after_rollback", _rolled_back)
+
+
+async def sweep_orphans(engine: AsyncEngine, digests: list[str]) -> None:
+    store = storage.current()
+    token = WRITE_INTENT.set(True)
+    try:
+        for digest in digests:
+            async with AsyncSession(engine) as session:
+                await session.begin()
+                claimed = (await session.execute(
+                    _insert(session)(StoredContent)
+                    .values(algorithm=storage.ALGORITHM, digest=digest, size_bytes=0, media_type="",
+                            location="sweep", created_at=utcnow())
+                    .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
+                    .returning(StoredContent.id)
+                )).scalar_one_or_none()
+                if claimed is not None:
+                    store.delete(digest)
+                await session.rollback()
+    finally:
+        WRITE_INTENT.reset(token)
+
+
+async def finish_sweeps() -> None:
+    """Wait for pending orphan sweeps (tests, and the CLI before it exits)."""
+    while _sweeps:
+        await asyncio.gather(*list(_sweeps), return_exceptions=True)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def _display_filename(name: str) -> str:
+    """The name as the sender gave it, for people to read: the last path part, no control
+    characters. It is never used to build a path."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    return _UNSAFE.sub("_", base).strip()[:255]
+
+
+def _snapshot(doc: Document) -> dict[str, Any]:
+    return {
+        "registry_number": doc.registry_number,
+        "document_type_id": doc.document_type_id,
+        "direction": doc.direction,
+        "channel": doc.channel,
+        "correspondent": doc.correspondent,
+        "subject": doc.subject,
+        "occurred_at": doc.occurred_at.isoformat() if doc.occurred_at else None,
+        "page_count": doc.page_count,
+        "party_id": doc.party_id,
+        "content_id": doc.content_id,
+        "voided": doc.voided_at is not None,
+        "void_reason": doc.void_reason,
+    }
+
+
+# ---------------------------------------------------------------- changes after registration
+
+async def get_document(session: AsyncSession, document_id: int) -> Document:
+    doc = None
+    if storable_id(document_id):
+        doc = (await session.execute(
+            select(Document).options(joinedload(Document.case)).where(Document.id == document_id)
+        )).scalar_one_or_none()
+    if doc is None:
+        raise NotFoundError("document_not_found", Msg(N_("There is no such document.")))
+    return doc
+
+
+def _stale() -> ConflictError:
+    return ConflictError(
+        "stale_document",
+        Msg(N_("Someone else changed this document after you opened it. Check it and try again.")),
+    )
+
+
+async def void(
+    session: AsyncSession, actor: Principal | None, document_id: int, reason: str, version: int | None
+) -> Document:
+    """A voided entry keeps its number and its content; the reason is recorded."""
+    reason = " ".join((reason or "").split())
+    if len(reason) < 3:
+        raise ValidationFailedError("void_reason_required", Msg(N_("Give the reason for voiding.")), field="reason")
+    if len(reason) > 500:
+        raise ValidationFailedError("void_reason_too_long", Msg(N_("At most %(max)s characters."), max=500),
+                                    field="reason")
+    doc = await get_document(session, document_id)
+    if version is not None and doc.version != version:
+        raise _stale()
+    if doc.voided_at is not None:
+        raise ConflictError("already_voided", Msg(N_("This document is voided already.")))
+    before = _snapshot(doc)
+    doc.voided_at = utcnow()
+    doc.voided_by = getattr(actor, "username", "system")
+    doc.void_reason = reason
+    await flush_versioned(session, _stale())
+    await audit.record(session, actor, "document.voided", "document", doc.id, before, _snapshot(doc))
+    if doc.party_id is not None:
+        await customers.log_action(
+            session, actor, doc.party_id,
+            Msg(N_("Document %(number)s voided: %(reason)s"), number=doc.registry_number, reason=reason[:120]),
+            "document", doc.id,
+        )
+    return doc
+
+
+async def link_customer(
+    session: AsyncSession, actor: Principal | None, document_id: int, customer_number: str, version: int | None
+) -> Document:
+    """Assign a document from the intake queue to a customer (its case follows if it has none)."""
+    number = (customer_number or "").strip()
+    if not re.fullmatch(r"[0-9]{9}", number):
+        raise ValidationFailedError("bad_customer_number", Msg(N_("A customer number has 9 digits.")),
+                                    field="customer_number")
+    party = await customers.party_by_customer_number(session, number)
+    if party is None:
+        raise ValidationFailedError("no_such_customer", Msg(N_("There is no customer with this number.")),
+                                    field="customer_number")
+    doc = await get_document(session, document_id)
+    if version is not None and doc.version != version:
+        raise _stale()
+    if doc.voided_at is not None:
+        raise ConflictError("voided", Msg(N_("A voided document cannot be changed.")))
+    before = _snapshot(doc)
+    doc.party_id = party.id
+    if doc.case.party_id is None:
+        doc.case.party_id = party.id
+    await flush_versioned(session, _stale())
+    await audit.record(session, actor, "document.linked", "document", doc.id, before, _snapshot(doc))
+    await customers.log_action(
+        session, actor, party.id,
+        Msg(N_("Document %(number)s linked to the customer: %(subject)s"), number=doc.registry_number,
+            subject=doc.subject[:120]),
+        "document", doc.id,
+    )
+    return doc
+
+
+async def open_content(
+    session: AsyncSession, actor: Principal | None, document_id: int, action: AccessAction, via: str = "web"
+) -> tuple[Document, Path]:
+    """Every view and download of content goes through here and is logged before it is served."""
+    doc = await get_document(session, document_id)
+    path = storage.current().path(doc.content.digest)
+    if not path.is_file():
+        raise NotFoundError("content_missing",
+                            Msg(N_("The stored content of this document is missing. Tell the records team.")))
+    session.add(DocumentAccess(document_id=doc.id, at=utcnow(), actor_id=getattr(actor, "id", None),
+                               actor_name=getattr(actor, "username", "system"), action=action.value, via=via))
+    await session.flush()
+    return doc, path
+
+
+def download_name(doc: Document) -> str:
+    from backoffice.documents.content import EXTENSIONS
+
+    return doc.registry_number.replace("/", "-") + EXTENSIONS.get(doc.content.media_type, "")
+
+
+# ---------------------------------------------------------------- reading
+
+async def access_entries(session: AsyncSession, document_id: int, limit: int = 200) -> list[DocumentAccess]:
+    rows = await session.scalars(
+        select(DocumentAccess).where(DocumentAccess.document_id == document_id)
+        .order_by(DocumentAccess.at.desc(), DocumentAccess.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+async def same_content(session: AsyncSession, doc: Document) -> list[Document]:
+    rows = await session.scalars(
+        select(Document).where(Document.content_id == doc.content_id, Document.id != doc.id).order_by(Document.id)
+    )
+    return list(rows)
+
+
+async def get_case(session: AsyncSession, case_id: int) -> Case:
+    case = None
+    if storable_id(case_id):
+        case = (await session.execute(
+            select(Case).options(selectinload(Case.documents)).where(Case.id == case_id)
+        )).scalar_one_or_none()
+    if case is None:
+        raise NotFoundError("case_not_found", Msg(N_("There is no such case.")))
+    return case
+
+
+async def case_by_id(session: AsyncSession, case_id: int | None) -> Case | None:
+    return await session.get(Case, case_id) if case_id is not None else None
+
+
+async def documents_of_party(session: AsyncSession, party_id: int, limit: int = 10) -> list[Document]:
+    rows = await session.scalars(
+        select(Document).where(Document.party_id == party_id)
+        .order_by(Document.registered_at.desc(), Document.id.desc()).limit(limit)
+    )
+    return list(rows)
+
+
+async def intake_queue(session: AsyncSession, limit: int = 100) -> list[Document]:
+    """Incoming documents not yet linked to a customer, oldest first."""
+    rows = await session.scalars(
+        select(Document)
+        .where(Document.direction == Direction.INCOMING.value, Document.party_id.is_(None),
+               Document.voided_at.is_(None))
+        .order_by(Document.registered_at, Document.id).limit(limit)
+    )
+    return list(rows)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), clock.BUDAPEST).astimezone(dt.UTC)
+
+
+async def search_documents(
+    session: AsyncSession, flt: DocumentFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Document], bool]:
+    """Newest first; the second value says whether there are more after this page."""
+    stmt = select(Document)
+    if flt.registry_number:
+        number = flt.registry_number.strip()
+        match = REGISTRY_NUMBER.fullmatch(number)
+        if match:
+            stmt = stmt.where(Document.registry_number == _canonical(match))
+        else:
+            stmt = stmt.where(Document.registry_number.startswith(_canonical_prefix(number)))
+    if flt.party_id is not None:
+        stmt = stmt.where(Document.party_id == flt.party_id if storable_id(flt.party_id) else Document.id < 0)
+    if flt.document_type:
+        stmt = stmt.join(DocumentType, DocumentType.id == Document.document_type_id).where(
+            DocumentType.code == flt.document_type)
+    if flt.direction:
+        stmt = stmt.where(Document.direction == flt.direction)
+    if flt.date_from:
+        stmt = stmt.where(Document.registered_at >= _day_start(flt.date_from))
+    if flt.date_to:
+        stmt = stmt.where(Document.registered_at < _day_start(flt.date_to + dt.timedelta(days=1)))
+    if not flt.include_voided:
+        stmt = stmt.where(Document.voided_at.is_(None))
+    rows = list(await session.scalars(
+        stmt.order_by(Document.registered_at.desc(), Document.id.desc()).offset(offset).limit(limit + 1)
+    ))
+    return rows[:limit], len(rows) > limit
+
+
+def _canonical(match: re.Match[str]) -> str:
+    return registry_number(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def _canonical_prefix(text: str) -> str:
+    """`2026/123` finds the case 2026/000123's documents; `2026/` the year's."""
+    match = re.fullmatch(r"(\d{4})/(\d{1,6})-?", text)
+    if match:
+        return case_number(int(match.group(1)), int(match.group(2))) + "-"
+    return text
+
+
+async def register_of_year(session: AsyncSession, year: int) -> list[Document]:
+    """The year's registry in number order: every case of the year and its documents."""
+    rows = await session.scalars(
+        select(Document).join(Case, Case.id == Document.case_id)
+        .options(joinedload(Document.case))
+        .where(Case.year == year).order_by(Case.main_number, Document.sub_number)
+    )
+    return list(rows)
+
+
+async def parties_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Any]:
+    """Party names for a list of documents, through the customers domain's own loader."""
+    result: dict[int, Any] = {}
+    for party_id in sorted(ids):
+        result[party_id] = await customers.get_party(session, party_id)
+    return result
+
+
+# ---------------------------------------------------------------- universal search
+
+async def search_by_registry_number(session: AsyncSession, query: str, limit: int) -> list[SearchHit]:
+    text = query.strip()
+    match = REGISTRY_NUMBER.fullmatch(text)
+    if match:
+        stmt = select(Document).where(Document.registry_number == _canonical(match))
+    elif re.fullmatch(r"\d{4}/\d{1,6}", text):
+        stmt = select(Document).where(Document.registry_number.startswith(_canonical_prefix(text)))
+    else:
+        return []
+    docs = list(await session.scalars(stmt.order_by(Document.id).limit(limit)))
+    hits = []
+    for doc in docs:
+        detail = f"{doc.document_type.name(current_language.get())} · {doc.correspondent}"
+        hits.append(SearchHit("registry_number", f"{doc.registry_number} · {doc.subject}", detail,
+                              f"/documents/{doc.id}", 100))
+    return hits
+
+
+def register_search() -> None:
+    from backoffice import search
+
+    search.register("documents.registry_number", search_by_registry_number)

@@ -1,0 +1,3 @@
+"""Agent and records screens for documents."""
+
+ROUTES: list = []
