@@ -7,6 +7,7 @@ Services never commit: the caller's transaction (one per request, one per intake
 from __future__ import annotations
 
 import asyncio
+import io
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from backoffice.errors import ConflictError, NotFoundError, PayloadTooLargeError
 from backoffice.i18n import N_, Msg, current_language
 from backoffice.numbering import next_value
 from backoffice.search import SearchHit
+from backoffice.text import human_size
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Above this size, hashing and checking a file runs on a worker thread, not the event loop.
@@ -104,14 +106,6 @@ def examine_content(data: bytes, max_bytes: int) -> Examined:
     except ContentRefused as exc:
         raise ValidationFailedError(exc.code, exc.message, field="file") from exc
     return Examined(storage.digest_of(data), info.media_type, info.page_count, len(data))
-
-
-def human_size(size: int) -> str:
-    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{size} B"
 
 
 async def examine_content_async(data: bytes, max_bytes: int) -> Examined:
@@ -611,12 +605,43 @@ async def register_of_year(session: AsyncSession, year: int) -> list[Document]:
     return list(rows)
 
 
-async def parties_by_id(session: AsyncSession, ids: set[int]) -> dict[int, Any]:
-    """Party names for a list of documents, through the customers domain's own loader."""
-    result: dict[int, Any] = {}
-    for party_id in sorted(ids):
-        result[party_id] = await customers.get_party(session, party_id)
-    return result
+async def party_or_none(session: AsyncSession, party_id: int | None) -> Any:
+    """The linked customer, through the customers domain's own loader."""
+    if party_id is None or not storable_id(party_id):
+        return None
+    try:
+        return await customers.get_party(session, party_id)
+    except NotFoundError:
+        return None
+
+
+async def party_id_by_number(session: AsyncSession, customer_number: str) -> int:
+    """The customer's id, or -1 (which matches nothing) when there is no such customer."""
+    party = await customers.party_by_customer_number(session, customer_number.strip()[:12])
+    return party.id if party is not None else -1
+
+
+PREVIEW_MAX_PIXELS = 1800
+
+
+def _render_preview(path: Path, page: int) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        frames = int(getattr(image, "n_frames", 1) or 1)
+        image.seek(max(0, min(page, frames) - 1))
+        frame = image.convert("RGB") if image.mode not in ("RGB", "L", "1") else image.copy()
+    frame.thumbnail((PREVIEW_MAX_PIXELS, PREVIEW_MAX_PIXELS))
+    out = io.BytesIO()
+    frame.save(out, format="PNG", optimize=False)
+    return out.getvalue()
+
+
+async def preview_png(path: Path, media_type: str, page: int = 1) -> bytes:
+    """A page of a stored image as PNG, for scans the browser cannot show itself (TIFF)."""
+    if not media_type.startswith("image/"):
+        raise NotFoundError("no_preview", Msg(N_("There is no image preview for this document.")))
+    return await asyncio.to_thread(_render_preview, path, page)
 
 
 # ---------------------------------------------------------------- universal search

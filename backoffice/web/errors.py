@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backoffice.errors import DomainError
 from backoffice.i18n import N_, Msg
+from backoffice.text import human_size
 
 log = logging.getLogger("backoffice")
 
@@ -113,7 +114,9 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     status = exc.status_code
     detail = str(Msg(TITLES.get(status) or N_("Error")))
     if status == 413:
-        detail = str(Msg(N_("What you sent is too large.")))
+        limit = getattr(getattr(request.app.state, "settings", None), "max_upload_bytes", None)
+        detail = str(Msg(N_("What you sent is too large: a file may be at most %(limit)s."), limit=human_size(limit))
+                     if limit else Msg(N_("What you sent is too large.")))
     if is_api(request):
         return problem(status, f"http_{status}", detail)
     return _error_page(request, status, detail)
