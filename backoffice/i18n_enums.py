@@ -72,3 +72,20 @@ N_("account_number")
 # Contact-point kinds (customers.models.ContactPoint.kind)
 N_("phone")
 N_("email")
+
+# Document directions and channels (documents.models.Direction, Channel)
+N_("incoming")
+N_("outgoing")
+N_("internal")
+N_("post")
+N_("email")
+N_("portal")
+N_("in_person")
+N_("generated")
+
+# Document access actions (documents.models.AccessAction)
+N_("view")
+N_("download")
+
+# Search hit kinds set by the documents search provider
+N_("registry_number")

@@ -17,7 +17,23 @@ from backoffice.numbering import Counter
 from backoffice.staff.models import ApiToken, StaffSession, StaffUser
 
 __all__ = [
-    "Address", "ApiToken", "AuditEntry", "Base", "BillingAccount", "Case", "Consent", "Contact", "ContactPoint",
-    "Document", "DocumentAccess", "DocumentType", "StoredContent",
-    "ContactReason", "Counter", "Party", "PartyNameToken", "StaffSession", "StaffUser",
+    "Address",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "BillingAccount",
+    "Case",
+    "Consent",
+    "Contact",
+    "ContactPoint",
+    "ContactReason",
+    "Counter",
+    "Document",
+    "DocumentAccess",
+    "DocumentType",
+    "Party",
+    "PartyNameToken",
+    "StaffSession",
+    "StaffUser",
+    "StoredContent",
 ]

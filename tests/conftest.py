@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.app import create_app
 from backoffice.customers.admin import seed_default_reasons
+from backoffice.documents import storage
 from backoffice.documents.services import seed_file_plan
+from backoffice.documents.storage import LocalFileStore
 from backoffice.db import make_engine, make_sessionmaker
 from backoffice.models import Base
 from backoffice.settings import PROJECT_ROOT, Settings
@@ -75,6 +77,13 @@ def settings(template_db: str, tmp_path: Path) -> Settings:
         url = f"sqlite+aiosqlite:///{db_file}"
     return Settings(var_dir=var_dir, database_url=url, secret_key="test-secret-" + "x" * 32,
                     database_null_pool=IS_PG)
+
+
+@pytest.fixture
+def store_root(settings: Settings) -> Path:
+    """The document content store of this test, under its own var directory."""
+    storage.configure(LocalFileStore(settings.documents_dir))
+    return settings.documents_dir
 
 
 @pytest.fixture

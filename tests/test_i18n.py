@@ -32,6 +32,7 @@ from backoffice.customers.models import (
     PartyKind,
     PaymentMethod,
 )
+from backoffice.documents.models import AccessAction, Channel, Direction
 from backoffice.staff.models import Role
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,12 +45,12 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "Msg": None}
 
 # Values shown through `_(value)` that are not enums: search-hit kinds (customers search providers)
 # and contact-point kinds (ContactPoint.kind).
-SEARCH_HIT_KINDS = {"name", "phone", "customer_number", "account_number"}
+SEARCH_HIT_KINDS = {"name", "phone", "customer_number", "account_number", "registry_number"}
 CONTACT_POINT_KINDS = {"phone", "email"}
 ENUM_VALUES = {
     member.value
     for enum_cls in (PartyKind, Role, ConsentKind, BillDelivery, PaymentMethod, ContactChannel,
-                     ContactDirection, ContactOutcome, IdDocumentType)
+                     ContactDirection, ContactOutcome, IdDocumentType, Direction, Channel, AccessAction)
     for member in enum_cls
 } | SEARCH_HIT_KINDS | CONTACT_POINT_KINDS
 

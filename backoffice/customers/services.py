@@ -5,6 +5,7 @@ Services never commit: the caller's transaction (one per request, one per batch 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -535,3 +536,79 @@ def register_search() -> None:
 async def party_by_customer_number(session: AsyncSession, number: str) -> Party | None:
     """The party with this customer number (other domains link to customers by it)."""
     return (await session.execute(select(Party).where(Party.customer_number == number))).scalar_one_or_none()
+
+
+async def customer_numbers(session: AsyncSession, party_ids: set[int]) -> dict[int, str]:
+    """Customer numbers of many parties in one statement (lists and reports of other domains)."""
+    if not party_ids:
+        return {}
+    rows = await session.execute(select(Party.id, Party.customer_number).where(Party.id.in_(sorted(party_ids))))
+    return {int(pid): str(number) for pid, number in rows}
+
+
+# ---------------------------------------------------------------- the data sheet
+
+async def issue_data_sheet(session: AsyncSession, actor: Principal | None, party_id: int, seller_name: str) -> Any:
+    """Print what we hold about the customer (in Hungarian, the customer's language) and register
+    it as an outgoing confirmation in the customer's documents; returns the registered document."""
+    from backoffice.customers.pdf import Section, data_sheet
+    from backoffice.documents import services as documents
+    from backoffice.i18n import current_language, gettext, label
+
+    party = await get_party(session, party_id)
+    consents = await current_consents(session, party_id)
+    accounts = await billing_accounts_of(session, party_id)
+    token = current_language.set("hu")
+    try:
+        details: list[tuple[str, str]] = [(gettext(N_("Customer number")), party.customer_number)]
+        if party.kind == PartyKind.INDIVIDUAL.value:
+            details += [
+                (gettext(N_("Name")), f"{party.family_name or ''} {party.given_name or ''}".strip()),
+                (gettext(N_("Born")), f"{party.birth_place or ''}, {party.birth_date or ''}".strip(", ")),
+                (gettext(N_("Mother's birth name")), party.mother_birth_name or ""),
+                (gettext(N_("ID document")), " ".join(filter(None, [
+                    label(party.id_document_type) if party.id_document_type else "", party.id_document_number]))),
+            ]
+        else:
+            details += [
+                (gettext(N_("Organisation")), party.organisation_name or ""),
+                (gettext(N_("Company registration number")), party.company_registration_number or ""),
+                (gettext(N_("Tax number")), party.tax_number or ""),
+                (gettext(N_("EU VAT number")), party.eu_vat_number or ""),
+            ]
+        details += [(gettext(N_("Address")), a.one_line()) for a in party.addresses]
+        details += [(label(cp.kind), cp.value) for cp in party.contact_points]
+        consent_rows = [
+            (label(kind.value),
+             gettext(N_("given on %(date)s"), date=consents[kind.value].given_on.isoformat())
+             if kind.value in consents else gettext(N_("not given")))
+            for kind in ConsentKind
+        ]
+        account_rows = [
+            (a.account_number, " · ".join(filter(None, [
+                label(a.bill_delivery), a.delivery_email, label(a.payment_method), a.address_line()])))
+            for a in accounts
+        ]
+        title = gettext(N_("Customer data sheet"))
+        content = await asyncio.to_thread(
+            data_sheet,
+            title=title,
+            intro=gettext(N_("The data %(seller)s holds about %(name)s on the day this sheet was printed."),
+                          seller=seller_name, name=party.display_name),
+            sections=[
+                Section(gettext(N_("Customer data")), details),
+                Section(gettext(N_("Consents")), consent_rows),
+                Section(gettext(N_("Billing accounts")), account_rows, gettext(N_("No billing account yet."))),
+            ],
+            seller_name=seller_name,
+            generated_at=dt.datetime.now(dt.UTC),
+            generated_label=gettext(N_("Printed")),
+            page_label=gettext(N_("%(page)s / %(pages)s")),
+        )
+    finally:
+        current_language.reset(token)
+    return await documents.register_outgoing(
+        session, actor, pdf=content, document_type="confirmation", recipient=party.display_name,
+        subject=f"{title} · {party.customer_number}", party_id=party.id,
+        filename=f"adatlap-{party.customer_number}.pdf",
+    )

@@ -106,6 +106,13 @@ async def change_consent(party_id: int, request: Request[Any, Any, Any], db_sess
     return Redirect(f"/customers/{party_id}", status_code=303)
 
 
+@post("/customers/{party_id:int}/data-sheet", opt=roles(CUSTOMER_WRITE), include_in_schema=False)
+async def issue_data_sheet(party_id: int, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
+    """Print the customer's data sheet; it is registered among their documents and opened."""
+    doc = await services.issue_data_sheet(db_session, request.user, party_id, request.app.state.settings.seller_name)
+    return Redirect(f"/documents/{doc.id}", status_code=303)
+
+
 # ---------------------------------------------------------------- billing accounts
 
 @get("/customers/{party_id:int}/accounts/new", opt=roles(CUSTOMER_WRITE), include_in_schema=False)
@@ -191,6 +198,6 @@ async def more_timeline(party_id: int, db_session: AsyncSession, before: int | N
 
 
 ROUTES = [
-    new_party, create_party, customer_page, edit_party, update_party, change_consent,
+    new_party, create_party, customer_page, edit_party, update_party, change_consent, issue_data_sheet,
     new_account, create_account, edit_account, update_account, record_contact, more_timeline,
 ]

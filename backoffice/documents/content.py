@@ -12,7 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-from backoffice.i18n import Msg, N_
+from backoffice.i18n import N_, Msg
 
 PDF, JPEG, PNG, TIFF = "application/pdf", "image/jpeg", "image/png", "image/tiff"
 ACCEPTED = (PDF, JPEG, PNG, TIFF)

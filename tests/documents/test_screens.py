@@ -249,3 +249,30 @@ async def test_unknown_documents_and_cases_answer_404(
     for path in ("/documents/999", "/documents/999/content", "/documents/cases/999",
                  "/documents/99999999999999999999999", "/customers/999/documents"):
         assert (await client.get(path)).status_code == 404, path
+
+
+async def test_records_staff_print_the_years_register_as_a_pdf(
+    client: AsyncTestClient[Litestar], signed_in: Any, maker: Maker, store_root: Path
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    party = await add_party(maker)
+    first = await register(maker, customer_number=party.customer_number, subject="Kőműves Ödön panasza")
+    second = await register(maker)
+    async with maker() as s, s.begin():
+        from backoffice.documents import services
+
+        await services.void(s, None, second.id, "Téves iktatás", None)
+    await signed_in(client, "agent")
+    assert (await client.get(f"/documents/register/{YEAR}")).status_code == 403
+    await client.post("/logout", headers={"x-csrftoken": client.cookies.get("bo_csrf") or ""})
+    await signed_in(client, "records")
+    response = await client.get(f"/documents/register/{YEAR}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    for expected in (first.registry_number, second.registry_number, "Kőműves Ödön panasza",
+                     party.customer_number, "Téves iktatás", "VOIDED"):
+        assert expected in text, expected
+    assert (await client.get(f"/documents/register/{YEAR + 1}")).status_code == 404
