@@ -44,6 +44,7 @@ lint: $(TEST_STAMP)
 bench: $(TEST_STAMP) $(HTMX)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; }
 	$(PY) bench/run.py
+	$(PY) bench/documents_intake.py
 
 LOCALE_DIR := backoffice/locale
 POT := $(LOCALE_DIR)/messages.pot

@@ -184,3 +184,8 @@ def token_revoke(username: str | None, token_stdin: bool) -> None:
     click.echo(f"revoked {count} token(s)", err=True)
     if count == 0:
         raise SystemExit(1)
+
+
+from backoffice.documents.cli import documents  # noqa: E402 - each domain's commands join the group here
+
+main.add_command(documents)

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backoffice.app import create_app
 from backoffice.customers.admin import seed_default_reasons
+from backoffice.db import make_engine, make_sessionmaker
 from backoffice.documents import storage
 from backoffice.documents.services import seed_file_plan
 from backoffice.documents.storage import LocalFileStore
-from backoffice.db import make_engine, make_sessionmaker
 from backoffice.models import Base
 from backoffice.settings import PROJECT_ROOT, Settings
 from backoffice.staff.models import StaffUser

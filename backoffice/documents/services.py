@@ -7,10 +7,10 @@ Services never commit: the caller's transaction (one per request, one per intake
 from __future__ import annotations
 
 import asyncio
-import io
 import datetime as dt
+import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +39,15 @@ from backoffice.documents.models import (
     registry_number,
 )
 from backoffice.documents.schemas import REGISTRY_NUMBER, DocumentFilter, RegistrationInput
-from backoffice.errors import ConflictError, NotFoundError, PayloadTooLargeError, ValidationFailedError
-from backoffice.i18n import N_, Msg, current_language
-from backoffice.numbering import next_value
+from backoffice.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationFailedError,
+)
+from backoffice.i18n import N_, Msg, current_language, gettext, label
+from backoffice.numbering import reserve_block
 from backoffice.search import SearchHit
 from backoffice.text import human_size
 
@@ -120,26 +126,41 @@ async def _type_by_code(session: AsyncSession, code: str) -> DocumentType | None
     )).scalar_one_or_none()
 
 
+@dataclass
+class _Links:
+    """What a batch of registrations looked up already: types, customers and cases by their keys."""
+
+    types: dict[str, DocumentType | None] = field(default_factory=dict)
+    parties: dict[str, int | None] = field(default_factory=dict)
+    cases: dict[tuple[int, int], Case | None] = field(default_factory=dict)
+
+
 async def _resolve_links(
-    session: AsyncSession, data: RegistrationInput
+    session: AsyncSession, data: RegistrationInput, known: _Links | None = None
 ) -> tuple[DocumentType, int | None, Case | None]:
+    known = known or _Links()
     errors: dict[str, Msg | str] = {}
-    doc_type = await _type_by_code(session, data.document_type)
+    if data.document_type not in known.types:
+        known.types[data.document_type] = await _type_by_code(session, data.document_type)
+    doc_type = known.types[data.document_type]
     if doc_type is None:
         errors["document_type"] = Msg(N_("Choose one of the offered values."))
     party_id = None
     if data.customer_number:
-        party = await customers.party_by_customer_number(session, data.customer_number)
-        if party is None:
+        if data.customer_number not in known.parties:
+            party = await customers.party_by_customer_number(session, data.customer_number)
+            known.parties[data.customer_number] = party.id if party is not None else None
+        party_id = known.parties[data.customer_number]
+        if party_id is None:
             errors["customer_number"] = Msg(N_("There is no customer with this number."))
-        else:
-            party_id = party.id
     case = None
     if data.case_number:
         year, main = data.case_number
-        case = (await session.execute(
-            select(Case).where(Case.year == year, Case.main_number == main)
-        )).scalar_one_or_none()
+        if data.case_number not in known.cases:
+            known.cases[data.case_number] = (await session.execute(
+                select(Case).where(Case.year == year, Case.main_number == main)
+            )).scalar_one_or_none()
+        case = known.cases[data.case_number]
         if case is None:
             errors["case_number"] = Msg(N_("There is no case %(number)s."), number=case_number(year, main))
     if errors:
@@ -159,6 +180,50 @@ async def registry_numbers_with_content(session: AsyncSession, digest: str, limi
     return list(rows)
 
 
+async def _registry_numbers_with_contents(
+    session: AsyncSession, digests: set[str], limit: int = 5
+) -> dict[str, list[str]]:
+    """`registry_numbers_with_content` for several digests at once."""
+    if len(digests) == 1:
+        [digest] = digests
+        numbers = await registry_numbers_with_content(session, digest, limit)
+        return {digest: numbers} if numbers else {}
+    found: dict[str, list[str]] = {}
+    if not digests:
+        return found
+    rows = await session.execute(
+        select(StoredContent.digest, Document.registry_number)
+        .join(StoredContent, StoredContent.id == Document.content_id)
+        .where(StoredContent.algorithm == storage.ALGORITHM, StoredContent.digest.in_(sorted(digests)))
+        .order_by(Document.id)
+    )
+    for digest, number in rows:
+        numbers = found.setdefault(digest, [])
+        if len(numbers) < limit:
+            numbers.append(number)
+    return found
+
+
+def _duplicate(numbers: list[str]) -> DuplicateContentError:
+    return DuplicateContentError(
+        "duplicate_content",
+        Msg(N_("This file is already registered as %(numbers)s."), numbers=", ".join(numbers)),
+        field="file",
+        current=numbers,
+    )
+
+
+@dataclass
+class NewDocument:
+    """One document for `register_many`: what `register` takes for one."""
+
+    data: RegistrationInput
+    content: bytes
+    filename: str = ""
+    intake_key: str | None = None
+    examined: Examined | None = None
+
+
 async def register(
     session: AsyncSession,
     actor: Principal | None,
@@ -172,61 +237,148 @@ async def register(
 ) -> Document:
     """Register one document: check everything first, then store the bytes (complete on disk
     before the row can commit), number it inside this transaction, audit and log it."""
-    doc_type, party_id, case = await _resolve_links(session, data)
-    info = examined or await examine_content_async(content, max_bytes)
-    if not data.allow_duplicate:
-        existing = await registry_numbers_with_content(session, info.digest)
-        if existing:
-            raise DuplicateContentError(
-                "duplicate_content",
-                Msg(N_("This file is already registered as %(numbers)s."), numbers=", ".join(existing)),
-                field="file",
-                current=existing,
-            )
-    stored = await _store_content(session, content, info)
+    [result] = await register_many(session, actor, [NewDocument(data, content, filename, intake_key, examined)],
+                                   max_bytes=max_bytes)
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+@dataclass
+class _Checked:
+    index: int
+    entry: NewDocument
+    doc_type: DocumentType
+    party_id: int | None
+    case: Case | None
+    info: Examined
+
+
+async def register_many(
+    session: AsyncSession,
+    actor: Principal | None,
+    entries: list[NewDocument],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[Document | DomainError]:
+    """Register documents in the order given, with the checks and numbering of `register` but one
+    statement per step for all of them rather than per document (bulk intake registers hundreds
+    a minute). A refused entry gets its error in its place and writes nothing; the others are
+    registered. An entry whose bytes equal an earlier entry's is a duplicate of that one."""
+    results: list[Document | DomainError | None] = [None] * len(entries)
+    known = _Links()
+    checked: list[_Checked] = []
+    for index, entry in enumerate(entries):
+        try:
+            doc_type, party_id, case = await _resolve_links(session, entry.data, known)
+            info = entry.examined or await examine_content_async(entry.content, max_bytes)
+        except DomainError as exc:
+            results[index] = exc
+            continue
+        checked.append(_Checked(index, entry, doc_type, party_id, case, info))
+
+    existing = await _registry_numbers_with_contents(
+        session, {c.info.digest for c in checked if not c.entry.data.allow_duplicate})
+    accepted: list[_Checked] = []
+    first_here: dict[str, int] = {}  # digest -> index of the entry registering it in this call
+    duplicates_here: list[tuple[int, str]] = []
+    for c in checked:
+        digest = c.info.digest
+        if not c.entry.data.allow_duplicate:
+            if existing.get(digest):
+                results[c.index] = _duplicate(existing[digest])
+                continue
+            if digest in first_here:
+                duplicates_here.append((c.index, digest))
+                continue
+        first_here.setdefault(digest, c.index)
+        accepted.append(c)
+
+    documents = await _number_and_insert(session, actor, accepted) if accepted else []
+    numbers_of: dict[str, list[str]] = {}
+    for c, document in zip(accepted, documents, strict=True):
+        results[c.index] = document
+        numbers_of.setdefault(c.info.digest, []).append(document.registry_number)
+    for index, digest in duplicates_here:
+        results[index] = _duplicate(numbers_of[digest][:5])
+    return [r for r in results if r is not None]
+
+
+async def _number_and_insert(
+    session: AsyncSession, actor: Principal | None, accepted: list[_Checked]
+) -> list[Document]:
+    stored, writes = await _claim_contents(session, [(c.entry.content, c.info) for c in accepted])
+    # Written and fsynced before the rows are inserted, so before anything can commit. (Writing
+    # them while the rows are inserted was measured slower: the writer threads and the inserts
+    # contend for the interpreter lock.)
+    await _write_contents(writes)
+    return await _insert_documents(session, actor, accepted, stored)
+
+
+async def _insert_documents(
+    session: AsyncSession, actor: Principal | None, accepted: list[_Checked], stored: dict[str, StoredContent]
+) -> list[Document]:
     now = utcnow()
     year = clock.today().year
-    if case is None or case.year != year:
-        case = await _open_case(session, actor, year, data.subject, party_id, predecessor=case)
-        sub_number = 1
-    else:
-        sub_number = int((await session.execute(
-            update(Case).where(Case.id == case.id)
-            .values(last_sub_number=Case.last_sub_number + 1)
-            .returning(Case.last_sub_number)
-        )).scalar_one())
-    document = Document(
-        case_id=case.id,
-        sub_number=sub_number,
-        registry_number=registry_number(case.year, case.main_number, sub_number),
-        document_type_id=doc_type.id,
-        direction=data.direction,
-        channel=data.channel,
-        correspondent=data.correspondent,
-        subject=data.subject,
-        occurred_at=data.occurred_at or now,
-        page_count=data.page_count or info.page_count,
-        party_id=party_id,
-        content_id=stored.id,
-        original_filename=_display_filename(filename),
-        registered_at=now,
-        registered_by_id=getattr(actor, "id", None),
-        registered_by=getattr(actor, "username", "system"),
-        intake_key=intake_key,
-    )
-    session.add(document)
+    opening = [c for c in accepted if c.case is None or c.case.year != year]
+    main = await reserve_block(session, "registry", len(opening), str(year)) if opening else 0
+    new_cases: dict[int, Case] = {}
+    for c in opening:
+        new_cases[c.index] = Case(
+            year=year, main_number=main, subject=c.entry.data.subject[:300], party_id=c.party_id,
+            predecessor_id=c.case.id if c.case is not None else None, last_sub_number=1,
+            opened_by=getattr(actor, "username", "system"))
+        main += 1
+    session.add_all(new_cases.values())
     await session.flush()
-    document.document_type = doc_type
-    document.content = stored
-    await audit.record(session, actor, "document.registered", "document", document.id, after=_snapshot(document))
-    if party_id is not None:
-        await customers.log_action(
-            session, actor, party_id,
-            Msg(N_("Document %(number)s registered: %(subject)s"), number=document.registry_number,
-                subject=data.subject[:120]),
-            "document", document.id,
-        )
-    return document
+    documents = []
+    for c in accepted:
+        data, info = c.entry.data, c.info
+        case = new_cases.get(c.index)
+        if case is not None:
+            sub_number = 1
+        else:
+            assert c.case is not None
+            case = c.case
+            sub_number = int((await session.execute(
+                update(Case).where(Case.id == case.id)
+                .values(last_sub_number=Case.last_sub_number + 1)
+                .returning(Case.last_sub_number)
+            )).scalar_one())
+        documents.append(Document(
+            case_id=case.id,
+            sub_number=sub_number,
+            registry_number=registry_number(case.year, case.main_number, sub_number),
+            document_type_id=c.doc_type.id,
+            direction=data.direction,
+            channel=data.channel,
+            correspondent=data.correspondent,
+            subject=data.subject,
+            occurred_at=data.occurred_at or now,
+            page_count=data.page_count or info.page_count,
+            party_id=c.party_id,
+            content_id=stored[info.digest].id,
+            original_filename=_display_filename(c.entry.filename),
+            registered_at=now,
+            registered_by_id=getattr(actor, "id", None),
+            registered_by=getattr(actor, "username", "system"),
+            intake_key=c.entry.intake_key,
+        ))
+    session.add_all(documents)
+    await session.flush()
+    for c, document in zip(accepted, documents, strict=True):
+        document.document_type = c.doc_type
+        document.content = stored[c.info.digest]
+        await audit.record(session, actor, "document.registered", "document", document.id,
+                           after=_snapshot(document))
+        if c.party_id is not None:
+            await customers.log_action(
+                session, actor, c.party_id,
+                Msg(N_("Document %(number)s registered: %(subject)s"), number=document.registry_number,
+                    subject=c.entry.data.subject[:120]),
+                "document", document.id,
+            )
+    return documents
 
 
 async def register_outgoing(
@@ -264,50 +416,54 @@ async def register_outgoing(
                           max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)))
 
 
-async def _open_case(
-    session: AsyncSession, actor: Principal | None, year: int, subject: str, party_id: int | None,
-    predecessor: Case | None = None,
-) -> Case:
-    main = await next_value(session, "registry", str(year))
-    case = Case(year=year, main_number=main, subject=subject[:300], party_id=party_id,
-                predecessor_id=predecessor.id if predecessor else None, last_sub_number=1,
-                opened_by=getattr(actor, "username", "system"))
-    session.add(case)
-    await session.flush()
-    return case
-
-
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
-async def _store_content(session: AsyncSession, content: bytes, info: Examined) -> StoredContent:
-    """The content row is claimed in this transaction before the file is written: a concurrent
-    registration of the same bytes waits on it, and a rollback lets the orphan sweep below
-    remove a file that no committed row names."""
+async def _claim_contents(
+    session: AsyncSession, contents: list[tuple[bytes, Examined]]
+) -> tuple[dict[str, StoredContent], list[tuple[str, bytes]]]:
+    """The content rows, claimed in this transaction before the files are written: a concurrent
+    registration of the same bytes waits on them, and a rollback lets the orphan sweep below
+    remove a file that no committed row names. Also the files that must be written."""
+    unique = {info.digest: (content, info) for content, info in contents}
     result = await session.execute(
         _insert(session)(StoredContent)
-        .values(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size,
-                media_type=info.media_type, location="primary", created_at=utcnow())
+        .values([dict(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size,
+                      media_type=info.media_type, location="primary", created_at=utcnow())
+                 for _content, info in unique.values()])
         .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
-        .returning(StoredContent.id)
+        .returning(StoredContent.digest)
     )
-    inserted = result.scalar_one_or_none()
+    inserted = set(result.scalars())
     store = storage.current()
-    if inserted is not None:
-        _track_new_content(session, info.digest)
-        if len(content) > _THREAD_THRESHOLD:
-            await asyncio.to_thread(store.put, info.digest, content)
-        else:
-            store.put(info.digest, content)
-    elif not store.exists(info.digest):
-        store.put(info.digest, content)  # a lost file comes back with the same bytes
-    stored = (await session.execute(
+    writes = []
+    for digest, (content, _info) in unique.items():
+        if digest in inserted:
+            _track_new_content(session, digest)
+            writes.append((digest, content))
+        elif not store.exists(digest):
+            writes.append((digest, content))  # a lost file comes back with the same bytes
+    rows = await session.scalars(
         select(StoredContent).where(StoredContent.algorithm == storage.ALGORITHM,
-                                    StoredContent.digest == info.digest)
-    )).scalar_one()
-    return stored
+                                    StoredContent.digest.in_(sorted(unique)))
+    )
+    return {row.digest: row for row in rows}, writes
+
+
+async def _write_contents(writes: list[tuple[str, bytes]]) -> None:
+    store = storage.current()
+    if len(writes) == 1 and len(writes[0][1]) <= _THREAD_THRESHOLD:
+        store.put(*writes[0])
+    elif writes:
+        # Each file is fsynced before its row can commit; several at once let the disk take the
+        # flushes together instead of one after another.
+        results = await asyncio.gather(*(asyncio.to_thread(store.put, digest, content) for digest, content in writes),
+                                       return_exceptions=True)
+        for outcome in results:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 # A file written for a transaction that then rolled back is removed by a sweep that claims its
@@ -642,6 +798,51 @@ async def preview_png(path: Path, media_type: str, page: int = 1) -> bytes:
     if not media_type.startswith("image/"):
         raise NotFoundError("no_preview", Msg(N_("There is no image preview for this document.")))
     return await asyncio.to_thread(_render_preview, path, page)
+
+
+def _register_labels() -> Any:
+    from backoffice.documents.pdf import RegisterLabels
+
+    return RegisterLabels(
+        title=gettext(N_("Register of %(year)s")),
+        registry_number=gettext(N_("Registry number")),
+        registered_at=gettext(N_("Registered")),
+        document_type=gettext(N_("Document type")),
+        direction_channel=gettext(N_("Direction / channel")),
+        correspondent=gettext(N_("Sender or recipient")),
+        subject=gettext(N_("Subject")),
+        customer=gettext(N_("Customer")),
+        pages=gettext(N_("Pp.")),
+        documents_count=gettext(N_("Documents")),
+        voided_count=gettext(N_("Voided")),
+        cases_count=gettext(N_("Cases")),
+        voided=gettext(N_("VOIDED")),
+        empty=gettext(N_("The register has no entries.")),
+        generated=gettext(N_("Printed")),
+        page=gettext(N_("%(page)s / %(pages)s")),
+        thousands_separator="\u00a0" if current_language.get() == "hu" else ",",
+    )
+
+
+async def register_report_pdf(session: AsyncSession, year: int, seller_name: str) -> bytes:
+    """The year's register (iktatókönyv) as a PDF list, in number order, in the reader's language."""
+    from backoffice.documents.pdf import RegisterRow, register_report
+
+    docs = await register_of_year(session, year)
+    numbers = await customers.customer_numbers(session, {d.party_id for d in docs if d.party_id is not None})
+    lang = current_language.get()
+    rows = [
+        RegisterRow(
+            registry_number=d.registry_number, registered_at=d.registered_at,
+            document_type=d.document_type.name(lang), direction=label(d.direction), channel=label(d.channel),
+            correspondent=d.correspondent, subject=d.subject,
+            customer_number=numbers.get(d.party_id, "") if d.party_id is not None else "",
+            page_count=d.page_count, voided=d.voided_at is not None, void_reason=d.void_reason,
+        )
+        for d in docs
+    ]
+    return await asyncio.to_thread(register_report, year, rows, seller_name=seller_name, generated_at=utcnow(),
+                                   labels=_register_labels())
 
 
 # ---------------------------------------------------------------- universal search

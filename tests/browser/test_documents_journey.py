@@ -107,7 +107,7 @@ def test_agent_registers_a_scanned_letter_for_a_customer_and_opens_it(page, live
     # And the universal search finds it by its registry number.
     page.fill("header .topsearch input[name=q]", number)
     page.press("header .topsearch input[name=q]", "Enter")
-    expect(page.locator(f".hits a[href^='/documents/']")).to_have_count(1)
+    expect(page.locator(".hits a[href^='/documents/']")).to_have_count(1)
 
 
 def test_records_staff_see_who_opened_a_document_and_work_the_intake_queue(page, live_server, sign_in,
