@@ -127,4 +127,12 @@ def test_records_staff_see_who_opened_a_document_and_work_the_intake_queue(page,
     shoot(page, screenshot_dir, "13-document-access-log")
     page.goto("/documents/intake")
     expect(page.locator(f"a:text-is('{number}')")).to_be_visible()
+    expect(page.locator("nav.topnav a[aria-current=page]")).to_have_count(1)
     shoot(page, screenshot_dir, "14-intake-queue")
+    page.goto("/documents")
+    expect(page.locator(f"#doc-results a:text-is('{number}')")).to_be_visible()
+    page.select_option("#f-document_type", "subscriber_contract")  # HTMX narrows the list in place
+    expect(page.locator(f"#doc-results a:text-is('{number}')")).to_have_count(0)
+    page.select_option("#f-document_type", "general_correspondence")
+    expect(page.locator(f"#doc-results a:text-is('{number}')")).to_be_visible()
+    shoot(page, screenshot_dir, "15-document-search")
