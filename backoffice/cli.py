@@ -70,10 +70,12 @@ async def _seed_reference_data(maker: Any) -> None:
     """What every installation needs, demo or not: the file plan and the contact reasons."""
     from backoffice.customers.admin import seed_default_reasons
     from backoffice.documents.services import seed_file_plan
+    from backoffice.subscriptions.catalogue import seed_reference_catalogue
 
     async with transaction(maker) as session:
         await seed_default_reasons(session)
         await seed_file_plan(session)
+        await seed_reference_catalogue(session)
 
 
 @main.command()
@@ -89,10 +91,14 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> No
     from backoffice.customers.seed import seed_customers
     from backoffice.staff import services as staff
     from backoffice.staff.models import StaffUser
+    from backoffice.subscriptions.catalogue import seed_demo_catalogue
+    from backoffice.subscriptions.cli import load_demo_ranges
 
     async def work(maker: Any) -> int:
         await _seed_reference_data(maker)
         async with transaction(maker) as session:
+            await seed_demo_catalogue(session)
+            await load_demo_ranges(session)
             if demo_accounts:
                 for username, role, name in DEMO_ACCOUNTS:
                     if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
@@ -187,5 +193,7 @@ def token_revoke(username: str | None, token_stdin: bool) -> None:
 
 
 from backoffice.documents.cli import documents  # noqa: E402 - each domain's commands join the group here
+from backoffice.subscriptions.cli import numbers  # noqa: E402
 
 main.add_command(documents)
+main.add_command(numbers)

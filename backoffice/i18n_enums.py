@@ -89,3 +89,26 @@ N_("download")
 
 # Search hit kinds set by the documents search provider
 N_("registry_number")
+
+# Service kinds (subscriptions.models.ServiceKind)
+N_("sim")
+N_("fixed_line")
+N_("cable_tv")
+N_("internet")
+
+# Number pool (subscriptions.models.NumberKind, NumberStatus; "free" is the search filter)
+N_("mobile")
+N_("geographic")
+N_("available")
+N_("allocated")
+N_("quarantine")
+N_("free")
+
+# How a suspension is billed (subscriptions.models.SuspensionBilling)
+N_("full")
+N_("suspension_fee")
+N_("none")
+
+# Who places or lifts a hold besides staff roles (subscriptions.catalogue)
+N_("system")
+N_("subscriber")

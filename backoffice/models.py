@@ -15,8 +15,18 @@ from backoffice.db import Base
 from backoffice.documents.models import Case, Document, DocumentAccess, DocumentType, StoredContent
 from backoffice.numbering import Counter
 from backoffice.staff.models import ApiToken, StaffSession, StaffUser
+from backoffice.subscriptions.models import (
+    AddOn,
+    OneOffFee,
+    Plan,
+    PlanChangeRule,
+    PoolNumber,
+    SuspensionReason,
+    TerminationReason,
+)
 
 __all__ = [
+    "AddOn",
     "Address",
     "ApiToken",
     "AuditEntry",
@@ -31,9 +41,15 @@ __all__ = [
     "Document",
     "DocumentAccess",
     "DocumentType",
+    "OneOffFee",
     "Party",
     "PartyNameToken",
+    "Plan",
+    "PlanChangeRule",
+    "PoolNumber",
     "StaffSession",
     "StaffUser",
     "StoredContent",
+    "SuspensionReason",
+    "TerminationReason",
 ]

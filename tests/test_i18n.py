@@ -34,6 +34,7 @@ from backoffice.customers.models import (
 )
 from backoffice.documents.models import AccessAction, Channel, Direction
 from backoffice.staff.models import Role
+from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind, SuspensionBilling
 
 ROOT = Path(__file__).resolve().parents[1]
 BABEL_CFG = ROOT / "babel.cfg"
@@ -50,9 +51,10 @@ CONTACT_POINT_KINDS = {"phone", "email"}
 ENUM_VALUES = {
     member.value
     for enum_cls in (PartyKind, Role, ConsentKind, BillDelivery, PaymentMethod, ContactChannel,
-                     ContactDirection, ContactOutcome, IdDocumentType, Direction, Channel, AccessAction)
+                     ContactDirection, ContactOutcome, IdDocumentType, Direction, Channel, AccessAction,
+                     ServiceKind, NumberKind, NumberStatus, SuspensionBilling)
     for member in enum_cls
-} | SEARCH_HIT_KINDS | CONTACT_POINT_KINDS
+} | SEARCH_HIT_KINDS | CONTACT_POINT_KINDS | {"free", "subscriber"}
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]")
 

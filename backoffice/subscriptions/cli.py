@@ -1,0 +1,87 @@
+"""`backoffice numbers ...`: load number ranges into the pool and look numbers up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from backoffice.errors import DomainError
+
+DEMO_RANGES = [("mobile", "+36309990000", "+36309999999"), ("geographic", "+3614560000", "+3614569999")]
+
+
+@click.group()
+def numbers() -> None:
+    """The number pool (MSISDNs and geographic numbers)."""
+
+
+def _run(work: Any) -> Any:
+    from backoffice.cli import _run as run
+
+    return run(work)
+
+
+@numbers.command("load")
+@click.option("--kind", required=True, type=click.Choice(["mobile", "geographic"]))
+@click.option("--as", "username", default=None, help="The staff user recorded in the audit log.")
+@click.argument("first")
+@click.argument("last")
+def load(kind: str, username: str | None, first: str, last: str) -> None:
+    """Add the numbers FIRST..LAST (inclusive, any common format) to the pool; numbers already
+    there are kept as they are, so loading a range twice adds nothing."""
+    from backoffice.db import transaction
+    from backoffice.subscriptions import services
+
+    async def work(maker: Any) -> Any:
+        async with transaction(maker) as session:
+            actor = await _actor(session, username)
+            return await services.load_range(session, actor, kind, first, last)
+
+    try:
+        result = _run(work)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"loaded {result.added} numbers ({result.already_there} were in the pool already)")
+
+
+@numbers.command("search")
+@click.option("--status", type=click.Choice(["available", "allocated", "quarantine", "free"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.argument("prefix", default="")
+def search(status: str | None, limit: int, prefix: str) -> None:
+    """Numbers starting with PREFIX, with their state (free = available or out of quarantine)."""
+    from backoffice.subscriptions import services
+
+    async def work(maker: Any) -> Any:
+        async with maker() as session:
+            return await services.search_numbers(session, prefix, status=status, limit=limit)
+
+    for row in _run(work):
+        until = f" until {row.quarantine_until}" if row.quarantine_until else ""
+        click.echo(f"{row.number}\t{row.kind}\t{row.status}{until}")
+
+
+async def _actor(session: Any, username: str | None) -> Any:
+    if username is None:
+        return None
+    from sqlalchemy import select
+
+    from backoffice.actors import Principal
+    from backoffice.staff.models import StaffUser
+
+    user = (await session.execute(select(StaffUser).where(StaffUser.username == username))).scalar_one_or_none()
+    if user is None or not user.is_active:
+        raise click.ClickException(f"there is no active user {username}")
+    return Principal(user.id, user.username, user.role, user.language, user.full_name)
+
+
+async def load_demo_ranges(session: Any) -> None:
+    """The demo database's pool: ten thousand mobile and ten thousand Budapest numbers."""
+    from backoffice.subscriptions import services
+
+    if await services.pool_counts(session):
+        return
+    for kind, first, last in DEMO_RANGES:
+        await services.load_range(session, None, kind, first, last)
+

@@ -1,0 +1,49 @@
+"""Screens of the subscriptions domain. So far: the catalogue as staff read it, and the number pool."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice.subscriptions import services
+from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind
+from backoffice.web.guards import ALL_STAFF, CUSTOMER_READ, roles
+from backoffice.web.templating import is_fragment_request, page
+
+
+def gross(net: Decimal, vat_rate: Decimal) -> Decimal:
+    """What the customer pays a month: net plus VAT, to whole forints."""
+    return (net * (1 + vat_rate / 100)).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+
+
+@get("/catalogue", opt=roles(ALL_STAFF), include_in_schema=False)
+async def catalogue_page(db_session: AsyncSession) -> Template:
+    view = await services.catalogue_view(db_session)
+    return page("subscriptions/catalogue.html", view=view, kinds=[k.value for k in ServiceKind], gross=gross)
+
+
+@get("/numbers", opt=roles(CUSTOMER_READ), include_in_schema=False)
+async def numbers_page(request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+    params = dict(request.query_params)
+    prefix = str(params.get("prefix", ""))[:20]
+    status = params.get("status") or None
+    if status not in {None, "free", *(s.value for s in NumberStatus)}:
+        status = None
+    kind = params.get("kind") or None
+    if kind not in {None, *(k.value for k in NumberKind)}:
+        kind = None
+    rows = await services.search_numbers(db_session, prefix, kind=kind, status=status, limit=100)
+    counts = await services.pool_counts(db_session)
+    context: dict[str, Any] = {"rows": rows, "counts": counts, "values": {"prefix": prefix, "status": status or "",
+                                                          "kind": kind or ""},
+               "statuses": ["free", *(s.value for s in NumberStatus)], "number_kinds": [k.value for k in NumberKind]}
+    if is_fragment_request(request):
+        return page("subscriptions/_number_rows.html", **context)
+    return page("subscriptions/numbers.html", **context)
+
+
+ROUTES = [catalogue_page, numbers_page]
