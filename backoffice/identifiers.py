@@ -10,6 +10,10 @@ import re
 
 import phonenumbers
 from stdnum import iban as std_iban
+from stdnum import imei as std_imei
+from stdnum import imsi as std_imsi
+from stdnum import luhn as std_luhn
+from stdnum import mac as std_mac
 from stdnum.eu import vat as std_eu_vat
 from stdnum.exceptions import ValidationError
 from stdnum.hu import anum as std_anum
@@ -139,3 +143,56 @@ def id_document_number(raw: str) -> str:
     if not _ID_DOC.match(text):
         raise InvalidIdentifierError(Msg(N_("An ID document number is 6 to 12 letters and digits.")))
     return text
+
+
+# ---------------------------------------------------------------- identifiers of services
+
+def _digits_only(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw)
+
+
+def iccid(raw: str) -> str:
+    """A SIM card's number: 19 or 20 digits, the last a Luhn check digit (89 36 … for Hungary)."""
+    text = _digits_only(raw)
+    if not text.isdigit() or not 19 <= len(text) <= 20:
+        raise InvalidIdentifierError(Msg(N_("An ICCID is 19 or 20 digits.")))
+    if not text.startswith("89"):
+        raise InvalidIdentifierError(Msg(N_("An ICCID starts with 89 (telecommunications).")))
+    if not std_luhn.is_valid(text):
+        raise InvalidIdentifierError(Msg(N_("This ICCID's check digit is wrong: check the number on the card.")))
+    return text
+
+
+def imsi(raw: str) -> str:
+    """A subscriber identity on a Hungarian network: 15 digits starting with the MCC 216."""
+    text = _digits_only(raw)
+    try:
+        value = std_imsi.validate(text)
+    except ValidationError as exc:
+        raise InvalidIdentifierError(Msg(N_("An IMSI is 15 digits."))) from exc
+    if not value.startswith("216"):
+        raise InvalidIdentifierError(Msg(N_("This IMSI is not of a Hungarian network (it must start with 216).")))
+    return str(value)
+
+
+def imei(raw: str) -> str:
+    """A handset's identity: 15 digits with a Luhn check digit (or 14 without it, or a 16-digit IMEISV)."""
+    text = _digits_only(raw)
+    try:
+        return str(std_imei.validate(text))
+    except ValidationError as exc:
+        raise InvalidIdentifierError(Msg(N_("This is not a valid IMEI: check the 15 digits (*#06# on the phone)."))) \
+            from exc
+
+
+def mac_address(raw: str) -> str:
+    """A CPE's MAC address in any common notation, returned as `00:1a:2b:3c:4d:5e`."""
+    bare = re.sub(r"[\s:.-]", "", raw).lower()
+    text = ":".join(bare[i:i + 2] for i in range(0, 12, 2)) if len(bare) == 12 else raw.strip()
+    try:
+        value = str(std_mac.validate(text))
+    except ValidationError as exc:
+        raise InvalidIdentifierError(Msg(N_("This is not a MAC address (six pairs of hex digits)."))) from exc
+    if value == "00:00:00:00:00:00" or int(value.split(":")[0], 16) & 1:
+        raise InvalidIdentifierError(Msg(N_("This MAC address cannot belong to a device.")))
+    return value

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import phonenumbers
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
 from backoffice.actors import Principal
-from backoffice.db import utcnow
+from backoffice.db import flush_versioned, storable_id, utcnow
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.identifiers import InvalidIdentifierError, phone_e164
@@ -30,6 +31,7 @@ from backoffice.subscriptions.models import (
     SuspensionReason,
     TerminationReason,
 )
+from backoffice.subscriptions.schemas import ALLOWANCE_FIELDS, MONEY_FIELDS, PlanInput
 
 MAX_RANGE = 1_000_000
 QUARANTINE_DAYS = 180
@@ -203,3 +205,38 @@ async def catalogue_view(session: AsyncSession) -> CatalogueView:
 
     return CatalogueView(await all_of(Plan), await all_of(AddOn), await all_of(SuspensionReason),
                          await all_of(TerminationReason), await all_of(OneOffFee))
+
+
+# ---------------------------------------------------------------- catalogue administration
+
+PLAN_AUDIT_FIELDS = ["name_hu", "name_en", *MONEY_FIELDS, "vat_rate", *ALLOWANCE_FIELDS, "portal_selectable",
+                     "active"]
+
+
+def _plan_snapshot(plan: Plan) -> dict[str, Any]:
+    return {name: str(v) if isinstance(v := getattr(plan, name), Decimal) else v for name in PLAN_AUDIT_FIELDS}
+
+
+async def get_plan(session: AsyncSession, plan_id: int) -> Plan:
+    plan = await session.get(Plan, plan_id) if storable_id(plan_id) else None
+    if plan is None:
+        raise NotFoundError("plan_not_found", Msg(N_("There is no such plan.")))
+    return plan
+
+
+async def update_plan(
+    session: AsyncSession, actor: Principal | None, plan_id: int, data: PlanInput, version: int | None
+) -> Plan:
+    """An administrator changes a plan's names, fees, allowances and flags (new prices apply to
+    the days after the change; billing reads the plan in force)."""
+    plan = await get_plan(session, plan_id)
+    stale = ConflictError("stale_plan", Msg(N_("Someone else changed this plan after you opened it. "
+                                                "Check the values now saved and try again.")), current=plan)
+    if version is not None and plan.version != version:
+        raise stale
+    before = _plan_snapshot(plan)
+    for name in PLAN_AUDIT_FIELDS:
+        setattr(plan, name, getattr(data, name))
+    await flush_versioned(session, stale)
+    await audit.record(session, actor, "catalogue.plan_changed", "plan", plan.code, before, _plan_snapshot(plan))
+    return plan

@@ -5,13 +5,17 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backoffice.customers.schemas import parse_version
+from backoffice.errors import ConflictError, ValidationFailedError
 from backoffice.subscriptions import services
 from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind
-from backoffice.web.guards import ALL_STAFF, CUSTOMER_READ, roles
+from backoffice.subscriptions.schemas import parse_plan
+from backoffice.web.forms import form_data
+from backoffice.web.guards import ADMIN_ONLY, ALL_STAFF, CUSTOMER_READ, roles
 from backoffice.web.templating import is_fragment_request, page
 
 
@@ -46,4 +50,33 @@ async def numbers_page(request: Request[Any, Any, Any], db_session: AsyncSession
     return page("subscriptions/numbers.html", **context)
 
 
-ROUTES = [catalogue_page, numbers_page]
+def _plan_values(plan: Any) -> dict[str, str]:
+    values = {name: "" if (v := getattr(plan, name)) is None else str(v) for name in services.PLAN_AUDIT_FIELDS}
+    values.update({"portal_selectable": "1" if plan.portal_selectable else "",
+                   "active": "1" if plan.active else "", "version": str(plan.version)})
+    return values
+
+
+@get("/admin/catalogue/plans/{plan_id:int}/edit", opt=roles(ADMIN_ONLY), include_in_schema=False)
+async def edit_plan(plan_id: int, db_session: AsyncSession) -> Template:
+    plan = await services.get_plan(db_session, plan_id)
+    return page("subscriptions/plan_form.html", plan=plan, values=_plan_values(plan), errors={})
+
+
+@post("/admin/catalogue/plans/{plan_id:int}", opt=roles(ADMIN_ONLY), include_in_schema=False)
+async def update_plan(plan_id: int, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
+    data = await form_data(request)
+    plan = await services.get_plan(db_session, plan_id)
+    try:
+        await services.update_plan(db_session, request.user, plan_id, parse_plan(data), parse_version(data))
+    except ValidationFailedError as exc:
+        return page("subscriptions/plan_form.html", status=422, plan=plan, values=data, errors=exc.errors)
+    except ConflictError as exc:
+        await db_session.rollback()
+        plan = await services.get_plan(db_session, plan_id)
+        return page("subscriptions/plan_form.html", status=409, plan=plan, values=_plan_values(plan), errors={},
+                    conflict=str(exc.message))
+    return Redirect("/catalogue#plans", status_code=303)
+
+
+ROUTES = [catalogue_page, numbers_page, edit_plan, update_plan]
