@@ -41,7 +41,7 @@ def _money(c: Collector, name: str) -> Decimal:
         c.fail(name, Msg(N_("Give an amount in forints, e.g. 2354.33 (net).")))
         return Decimal(0)
     try:
-        return Decimal(raw.replace(",", "."))
+        return Decimal(raw.replace(",", ".")).quantize(Decimal("0.01"))
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
         c.fail(name, Msg(N_("Give an amount in forints, e.g. 2354.33 (net).")))
         return Decimal(0)
@@ -63,14 +63,7 @@ def parse_plan(data: Mapping[str, Any]) -> PlanInput:
     name_hu = c.text("name_hu", required=True, max_length=120)
     name_en = c.text("name_en", required=True, max_length=120)
     money = {name: _money(c, name) for name in MONEY_FIELDS}
-    vat_raw = c.raw("vat_rate").replace(",", ".")
-    vat = Decimal(0)
-    try:
-        vat = Decimal(vat_raw)
-        if not (0 <= vat <= 100) or vat != vat.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except InvalidOperation:
-        c.fail("vat_rate", Msg(N_("Give the VAT rate in per cent, e.g. 27.")))
+    vat = _vat(c)
     allowances = {name: _allowance(c, name) for name in ALLOWANCE_FIELDS}
     if not c.errors.get("commitment_monthly_discount") and not c.errors.get("early_termination_cap") \
             and money["early_termination_cap"] < money["commitment_monthly_discount"]:
@@ -81,4 +74,71 @@ def parse_plan(data: Mapping[str, Any]) -> PlanInput:
         portal_selectable=c.raw("portal_selectable") in {"1", "on", "true"},
         active=c.raw("active") in {"1", "on", "true"},
         **money, **allowances,  # type: ignore[arg-type]
+    )
+
+
+_CODE = re.compile(r"^[a-z0-9_]{1,40}$")
+KINDS = ("sim", "fixed_line", "cable_tv", "internet")
+
+
+@dataclass
+class AddOnInput:
+    name_hu: str
+    name_en: str
+    price: Decimal
+    vat_rate: Decimal
+    recurring: bool
+    portal: bool
+    active: bool
+    kinds: list[str]
+    plan_codes: list[str] | None
+    exclusive_group: str | None
+    requires: list[str]
+    conflicts: list[str]
+
+
+def _codes(c: Collector, name: str) -> list[str]:
+    """`data_5gb, data_20gb` → ["data_5gb", "data_20gb"]: catalogue codes, each checked for form."""
+    codes = [part.strip() for part in re.split(r"[,\s]+", c.raw(name)) if part.strip()]
+    bad = [code for code in codes if not _CODE.match(code)]
+    if bad:
+        c.fail(name, Msg(N_("Codes are lower-case letters, digits and _, separated by commas: %(bad)s"),
+                         bad=", ".join(bad)))
+    return list(dict.fromkeys(codes))
+
+
+def _vat(c: Collector) -> Decimal:
+    try:
+        vat = Decimal(c.raw("vat_rate").replace(",", "."))
+        if not (0 <= vat <= 100) or vat != vat.quantize(Decimal("0.01")):
+            raise InvalidOperation
+        return vat
+    except InvalidOperation:
+        c.fail("vat_rate", Msg(N_("Give the VAT rate in per cent, e.g. 27.")))
+        return Decimal(0)
+
+
+def parse_addon(data: Mapping[str, Any]) -> AddOnInput:
+    c = Collector(data)
+    name_hu = c.text("name_hu", required=True, max_length=120)
+    name_en = c.text("name_en", required=True, max_length=120)
+    price = _money(c, "price")
+    vat = _vat(c)
+    kinds = [kind for kind in KINDS if c.raw(f"kind_{kind}") in {"1", "on", "true"}]
+    if not kinds:
+        c.fail("kinds", Msg(N_("Tick at least one service kind.")))
+    plan_codes = _codes(c, "plan_codes") or None
+    group = c.raw("exclusive_group") or None
+    if group is not None and not _CODE.match(group):
+        c.fail("exclusive_group", Msg(N_("A group is a code: lower-case letters, digits and _.")))
+    requires, conflicts = _codes(c, "requires"), _codes(c, "conflicts")
+    both = set(requires) & set(conflicts)
+    if both:
+        c.fail("conflicts", Msg(N_("An add-on cannot both need and exclude %(codes)s."), codes=", ".join(sorted(both))))
+    c.check()
+    flag = {"1", "on", "true"}
+    return AddOnInput(
+        name_hu=name_hu or "", name_en=name_en or "", price=price, vat_rate=vat,
+        recurring=c.raw("recurring") in flag, portal=c.raw("portal") in flag, active=c.raw("active") in flag,
+        kinds=kinds, plan_codes=plan_codes, exclusive_group=group, requires=requires, conflicts=conflicts,
     )

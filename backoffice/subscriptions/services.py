@@ -31,7 +31,7 @@ from backoffice.subscriptions.models import (
     SuspensionReason,
     TerminationReason,
 )
-from backoffice.subscriptions.schemas import ALLOWANCE_FIELDS, MONEY_FIELDS, PlanInput
+from backoffice.subscriptions.schemas import ALLOWANCE_FIELDS, MONEY_FIELDS, AddOnInput, PlanInput
 
 MAX_RANGE = 1_000_000
 QUARANTINE_DAYS = 180
@@ -240,3 +240,48 @@ async def update_plan(
     await flush_versioned(session, stale)
     await audit.record(session, actor, "catalogue.plan_changed", "plan", plan.code, before, _plan_snapshot(plan))
     return plan
+
+
+ADDON_AUDIT_FIELDS = ["name_hu", "name_en", "price", "vat_rate", "recurring", "portal", "active", "kinds",
+                      "plan_codes", "exclusive_group", "requires", "conflicts"]
+
+
+async def get_addon(session: AsyncSession, addon_id: int) -> AddOn:
+    addon = await session.get(AddOn, addon_id) if storable_id(addon_id) else None
+    if addon is None:
+        raise NotFoundError("addon_not_found", Msg(N_("There is no such add-on.")))
+    return addon
+
+
+async def update_addon(
+    session: AsyncSession, actor: Principal | None, addon_id: int, data: AddOnInput, version: int | None
+) -> AddOn:
+    """An administrator changes an add-on; the codes it names must be real catalogue entries of
+    the kinds it applies to, so the lifecycle's rules never meet a dangling reference."""
+    addon = await get_addon(session, addon_id)
+    stale = ConflictError("stale_addon", Msg(N_("Someone else changed this add-on after you opened it. "
+                                                 "Check the values now saved and try again.")), current=addon)
+    if version is not None and addon.version != version:
+        raise stale
+    others = set(await session.scalars(select(AddOn.code).where(AddOn.id != addon.id)))
+    plans = {code: kind for code, kind in (await session.execute(select(Plan.code, Plan.kind))).all()}
+    errors: dict[str, Msg | str] = {}
+    for name in ("requires", "conflicts"):
+        unknown = [code for code in getattr(data, name) if code not in others]
+        if unknown:
+            errors[name] = Msg(N_("There is no other add-on %(codes)s."), codes=", ".join(unknown))
+    wrong_plans = [code for code in data.plan_codes or [] if plans.get(code) not in data.kinds]
+    if wrong_plans:
+        errors["plan_codes"] = Msg(N_("No plan of the ticked kinds is called %(codes)s."), codes=", ".join(wrong_plans))
+    if errors:
+        raise ValidationFailedError("validation_failed", Msg(N_("Some fields need correcting.")), errors=errors)
+    before = _addon_snapshot(addon)
+    for name in ADDON_AUDIT_FIELDS:
+        setattr(addon, name, getattr(data, name))
+    await flush_versioned(session, stale)
+    await audit.record(session, actor, "catalogue.addon_changed", "addon", addon.code, before, _addon_snapshot(addon))
+    return addon
+
+
+def _addon_snapshot(addon: AddOn) -> dict[str, Any]:
+    return {name: str(v) if isinstance(v := getattr(addon, name), Decimal) else v for name in ADDON_AUDIT_FIELDS}

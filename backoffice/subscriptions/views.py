@@ -1,4 +1,5 @@
-"""Screens of the subscriptions domain. So far: the catalogue as staff read it, and the number pool."""
+"""Screens of the subscriptions domain. So far: the catalogue (read by staff, plans and add-ons edited
+by administrators) and the number pool."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from backoffice.customers.schemas import parse_version
 from backoffice.errors import ConflictError, ValidationFailedError
 from backoffice.subscriptions import services
 from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind
-from backoffice.subscriptions.schemas import parse_plan
+from backoffice.subscriptions.schemas import KINDS, parse_addon, parse_plan
 from backoffice.web.forms import form_data
 from backoffice.web.guards import ADMIN_ONLY, ALL_STAFF, CUSTOMER_READ, roles
 from backoffice.web.templating import is_fragment_request, page
@@ -79,4 +80,38 @@ async def update_plan(plan_id: int, request: Request[Any, Any, Any], db_session:
     return Redirect("/catalogue#plans", status_code=303)
 
 
-ROUTES = [catalogue_page, numbers_page, edit_plan, update_plan]
+def _addon_values(addon: Any) -> dict[str, str]:
+    values = {"name_hu": addon.name_hu, "name_en": addon.name_en, "price": str(addon.price),
+              "vat_rate": str(addon.vat_rate), "recurring": "1" if addon.recurring else "",
+              "portal": "1" if addon.portal else "", "active": "1" if addon.active else "",
+              "plan_codes": ", ".join(addon.plan_codes or []), "exclusive_group": addon.exclusive_group or "",
+              "requires": ", ".join(addon.requires), "conflicts": ", ".join(addon.conflicts),
+              "version": str(addon.version)}
+    values.update({f"kind_{kind}": "1" for kind in addon.kinds})
+    return values
+
+
+@get("/admin/catalogue/addons/{addon_id:int}/edit", opt=roles(ADMIN_ONLY), include_in_schema=False)
+async def edit_addon(addon_id: int, db_session: AsyncSession) -> Template:
+    addon = await services.get_addon(db_session, addon_id)
+    return page("subscriptions/addon_form.html", addon=addon, values=_addon_values(addon), errors={}, kinds=KINDS)
+
+
+@post("/admin/catalogue/addons/{addon_id:int}", opt=roles(ADMIN_ONLY), include_in_schema=False)
+async def update_addon(addon_id: int, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
+    data = await form_data(request)
+    addon = await services.get_addon(db_session, addon_id)
+    try:
+        await services.update_addon(db_session, request.user, addon_id, parse_addon(data), parse_version(data))
+    except ValidationFailedError as exc:
+        return page("subscriptions/addon_form.html", status=422, addon=addon, values=data, errors=exc.errors,
+                    kinds=KINDS)
+    except ConflictError as exc:
+        await db_session.rollback()
+        addon = await services.get_addon(db_session, addon_id)
+        return page("subscriptions/addon_form.html", status=409, addon=addon, values=_addon_values(addon),
+                    errors={}, kinds=KINDS, conflict=str(exc.message))
+    return Redirect("/catalogue#addons", status_code=303)
+
+
+ROUTES = [catalogue_page, numbers_page, edit_plan, update_plan, edit_addon, update_addon]
