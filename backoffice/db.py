@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, event
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -66,6 +66,19 @@ class IdMixin:
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CodedNameMixin:
+    """A catalogue entry: a stable code, a name in Hungarian and English, offered or not, an order."""
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_hu: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    def name(self, language: str) -> str:
+        return self.name_hu if language == "hu" else self.name_en
 
 
 class VersionedMixin:
@@ -138,6 +151,15 @@ def _configure_sqlite(engine: Engine) -> None:
             return
         # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The dialect's `insert` (PostgreSQL or SQLite), the one that offers ON CONFLICT DO NOTHING."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import Integer, String, UniqueConstraint, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, BigIntId
+from backoffice.db import Base, BigIntId, upsert_insert
 
 
 class Counter(Base):
@@ -29,10 +27,8 @@ async def next_value(session: AsyncSession, name: str, period: str = "", start: 
 
 async def reserve_block(session: AsyncSession, name: str, count: int, period: str = "", start: int = 1) -> int:
     """Take `count` consecutive numbers at once (batch seeding); returns the first."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
-        insert(Counter)
+        upsert_insert(session)(Counter)
         .values(name=name, period=period, value=start - 1)
         .on_conflict_do_nothing(index_elements=["name", "period"])
     )

@@ -54,7 +54,7 @@ def document_out(doc: Document) -> dict[str, Any]:
     return {
         "id": doc.id,
         "registry_number": doc.registry_number,
-        "case_number": doc.case.number if "case" in doc.__dict__ else None,
+        "case_number": doc.case.number,
         "document_type": doc.document_type.code,
         "direction": doc.direction,
         "channel": doc.channel,

@@ -336,23 +336,18 @@ class _CrashHook:
 async def _actor_and_types(
     maker: async_sessionmaker[AsyncSession], username: str | None
 ) -> tuple[Principal | None, set[str]]:
-    from backoffice.staff.models import StaffUser
-    from backoffice.staff.services import principal_of
+    from backoffice.staff.services import active_principal
 
     token = WRITE_INTENT.set(False)  # a read: no need for SQLite's write lock
     try:
         async with maker() as session:
             codes = {t.code for t in await services.document_types(session)}
-            user = None
-            if username is not None:
-                user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+            actor = await active_principal(session, username) if username is not None else None
     finally:
         WRITE_INTENT.reset(token)
-    if username is None:
-        return None, codes
-    if user is None or not user.is_active:
+    if username is not None and actor is None:
         raise IntakeError(Msg(N_("There is no active user %(name)s."), name=username))
-    return principal_of(user), codes
+    return actor, codes
 
 
 class _Run:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
+from backoffice.db import Base, BigIntId, CodedNameMixin, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
 
 
 class Direction(enum.StrEnum):
@@ -30,20 +30,11 @@ class AccessAction(enum.StrEnum):
     DOWNLOAD = "download"
 
 
-class DocumentType(IdMixin, Base):
+class DocumentType(CodedNameMixin, IdMixin, Base):
     """An item of the file plan (irattári terv). Retention periods and their triggers arrive as
     dated versions of an item in a later table; a document keeps the version it was filed under."""
 
     __tablename__ = "document_types"
-
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name_hu: Mapped[str] = mapped_column(String(120))
-    name_en: Mapped[str] = mapped_column(String(120))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    sort_order: Mapped[int] = mapped_column(Integer, default=0)
-
-    def name(self, language: str) -> str:
-        return self.name_hu if language == "hu" else self.name_en
 
 
 class Case(IdMixin, TimestampMixin, Base):

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice import audit, clock
 from backoffice.actors import Principal
 from backoffice.customers import services as customers
-from backoffice.db import WRITE_INTENT, flush_versioned, storable_id, utcnow
+from backoffice.db import WRITE_INTENT, flush_versioned, storable_id, upsert_insert, utcnow
 from backoffice.documents import storage
 from backoffice.documents.content import ContentRefused, examine
 from backoffice.documents.models import (
@@ -416,11 +414,6 @@ async def register_outgoing(
                           max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)))
 
 
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
-
-
 async def _claim_contents(
     session: AsyncSession, contents: list[tuple[bytes, Examined]]
 ) -> tuple[dict[str, StoredContent], list[tuple[str, bytes]]]:
@@ -429,7 +422,7 @@ async def _claim_contents(
     remove a file that no committed row names. Also the files that must be written."""
     unique = {info.digest: (content, info) for content, info in contents}
     result = await session.execute(
-        _insert(session)(StoredContent)
+        upsert_insert(session)(StoredContent)
         .values([dict(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size,
                       media_type=info.media_type, location="primary", created_at=utcnow())
                  for _content, info in unique.values()])
@@ -504,7 +497,7 @@ async def sweep_orphans(engine: AsyncEngine, digests: list[str]) -> None:
             async with AsyncSession(engine) as session:
                 await session.begin()
                 claimed = (await session.execute(
-                    _insert(session)(StoredContent)
+                    upsert_insert(session)(StoredContent)
                     .values(algorithm=storage.ALGORITHM, digest=digest, size_bytes=0, media_type="",
                             location="sweep", created_at=utcnow())
                     .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
@@ -712,7 +705,7 @@ async def search_documents(
     session: AsyncSession, flt: DocumentFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Document], bool]:
     """Newest first; the second value says whether there are more after this page."""
-    stmt = select(Document)
+    stmt = select(Document).options(joinedload(Document.case))
     if flt.registry_number:
         number = flt.registry_number.strip()
         match = REGISTRY_NUMBER.fullmatch(number)

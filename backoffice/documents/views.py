@@ -100,9 +100,8 @@ async def register_document(request: Request[Any, Any, Any], db_session: AsyncSe
     if "file" not in errors and content:
         # Browsers cannot refill a file field: say so, rather than letting the file vanish silently.
         errors["file"] = Msg(N_("Choose the file again: a browser does not keep it after a correction."))
-    customer = None
     return page("documents/register.html", status=status,
-                **await _form_context(db_session, request, values=values, errors=errors, customer=customer,
+                **await _form_context(db_session, request, values=values, errors=errors, customer=None,
                                       duplicate_of=duplicate_of, chosen=filename))
 
 

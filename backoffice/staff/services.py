@@ -49,6 +49,12 @@ def principal_of(user: StaffUser, via_token: bool = False) -> Principal:
     return Principal(user.id, user.username, user.role, user.language, user.full_name, via_token)
 
 
+async def active_principal(session: AsyncSession, username: str) -> Principal | None:
+    """The staff member a batch command acts as (`--as USER`); None if unknown or disabled."""
+    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+    return principal_of(user) if user is not None and user.is_active else None
+
+
 # ---------------------------------------------------------------- sign-in
 
 class SignInRefusedError(Exception):

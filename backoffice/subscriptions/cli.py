@@ -65,15 +65,12 @@ def search(status: str | None, limit: int, prefix: str) -> None:
 async def _actor(session: Any, username: str | None) -> Any:
     if username is None:
         return None
-    from sqlalchemy import select
+    from backoffice.staff.services import active_principal
 
-    from backoffice.actors import Principal
-    from backoffice.staff.models import StaffUser
-
-    user = (await session.execute(select(StaffUser).where(StaffUser.username == username))).scalar_one_or_none()
-    if user is None or not user.is_active:
+    actor = await active_principal(session, username)
+    if actor is None:
         raise click.ClickException(f"there is no active user {username}")
-    return Principal(user.id, user.username, user.role, user.language, user.full_name)
+    return actor
 
 
 async def load_demo_ranges(session: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
+from backoffice.db import Base, BigIntId, CodedNameMixin, IdMixin, TimestampMixin, UTCDateTime, VersionedMixin, utcnow
 
 Money = Numeric(12, 2)
 VAT_DEFAULT = decimal.Decimal("27.00")
@@ -51,18 +51,7 @@ class NumberStatus(enum.StrEnum):
     QUARANTINE = "quarantine"
 
 
-class _Named:
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name_hu: Mapped[str] = mapped_column(String(120))
-    name_en: Mapped[str] = mapped_column(String(120))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    sort_order: Mapped[int] = mapped_column(Integer, default=0)
-
-    def name(self, language: str) -> str:
-        return self.name_hu if language == "hu" else self.name_en
-
-
-class Plan(_Named, IdMixin, TimestampMixin, VersionedMixin, Base):
+class Plan(CodedNameMixin, IdMixin, TimestampMixin, VersionedMixin, Base):
     """A díjcsomag. Allowances: None means unlimited, 0 means none included."""
 
     __tablename__ = "plans"
@@ -101,7 +90,7 @@ class PlanChangeRule(IdMixin, Base):
     mode: Mapped[str] = mapped_column(String(16))
 
 
-class AddOn(_Named, IdMixin, TimestampMixin, VersionedMixin, Base):
+class AddOn(CodedNameMixin, IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "addons"
 
     kinds: Mapped[list[str]] = mapped_column(JSON)  # service kinds it applies to
@@ -115,7 +104,7 @@ class AddOn(_Named, IdMixin, TimestampMixin, VersionedMixin, Base):
     portal: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class SuspensionReason(_Named, IdMixin, Base):
+class SuspensionReason(CodedNameMixin, IdMixin, Base):
     """A reason for a hold, with its consequences (PRODUCT.md, Subscriptions and services)."""
 
     __tablename__ = "suspension_reasons"
@@ -131,14 +120,14 @@ class SuspensionReason(_Named, IdMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # e.g. the voluntary day limit
 
 
-class TerminationReason(_Named, IdMixin, Base):
+class TerminationReason(CodedNameMixin, IdMixin, Base):
     __tablename__ = "termination_reasons"
 
     notice_days: Mapped[int] = mapped_column(Integer, default=0)
     portal: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class OneOffFee(_Named, IdMixin, Base):
+class OneOffFee(CodedNameMixin, IdMixin, Base):
     __tablename__ = "one_off_fees"
 
     amount: Mapped[decimal.Decimal] = mapped_column(Money)

@@ -11,13 +11,11 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
 from backoffice.actors import Principal
-from backoffice.db import flush_versioned, storable_id, utcnow
+from backoffice.db import flush_versioned, storable_id, upsert_insert, utcnow
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.identifiers import InvalidIdentifierError, phone_e164
@@ -88,8 +86,7 @@ async def load_range(
 ) -> LoadResult:
     """Add a range to the pool; numbers already in it are left as they are (loading twice adds nothing)."""
     numbers = parse_range(kind, first, last)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(session)
     added = 0
     now = utcnow()
     for i in range(0, len(numbers), batch):
