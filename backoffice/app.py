@@ -40,11 +40,13 @@ def _route_handlers() -> list[Any]:
     from backoffice.documents import services as documents_services
     from backoffice.documents import views as documents_views
     from backoffice.staff import views as staff_views
+    from backoffice.subscriptions import contracts as subscriptions_contracts
     from backoffice.subscriptions import views as subscriptions_views
     from backoffice.web import views as web_views
 
     register_search()
     documents_services.register_search()
+    subscriptions_contracts.register_search()
     return [
         *web_views.ROUTES,
         *staff_views.ROUTES,

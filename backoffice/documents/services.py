@@ -663,6 +663,11 @@ async def same_content(session: AsyncSession, doc: Document) -> list[Document]:
     return list(rows)
 
 
+async def document_by_registry_number(session: AsyncSession, number: str) -> Document | None:
+    """The document with this registry number (other domains name signed documents by it)."""
+    return (await session.execute(select(Document).where(Document.registry_number == number))).scalar_one_or_none()
+
+
 async def get_case(session: AsyncSession, case_id: int) -> Case:
     case = None
     if storable_id(case_id):

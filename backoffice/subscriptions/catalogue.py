@@ -52,13 +52,13 @@ def rule_of(reason: SuspensionReason, language: str = "en") -> SuspensionRule:
     )
 
 
-# code, hu, en, notice days, portal
+# code, hu, en, notice days, portal, early termination fee inside a commitment
 TERMINATION_REASONS: list[tuple[Any, ...]] = [
-    ("customer_request", "Ügyfél kérésére", "At the customer's request", 8, True),
-    ("end_of_contract", "Határozott idő lejárta", "End of contract", 0, False),
-    ("non_payment", "Díjtartozás miatt", "Non-payment", 0, False),
-    ("ported_out", "Számhordozás más szolgáltatóhoz", "Ported out", 0, False),
-    ("deceased", "Az előfizető elhunyt", "Subscriber deceased", 0, False),
+    ("customer_request", "Ügyfél kérésére", "At the customer's request", 8, True, True),
+    ("end_of_contract", "Határozott idő lejárta", "End of contract", 0, False, True),
+    ("non_payment", "Díjtartozás miatt", "Non-payment", 0, False, True),
+    ("ported_out", "Számhordozás más szolgáltatóhoz", "Ported out", 0, False, True),
+    ("deceased", "Az előfizető elhunyt", "Subscriber deceased", 0, False, False),
 ]
 
 ONE_OFF_FEES: list[tuple[Any, ...]] = [
@@ -158,10 +158,10 @@ async def seed_reference_catalogue(session: AsyncSession) -> None:
                 lifts_on_swap=rule.lifts_on_swap, active=True, sort_order=order,
                 settings={k: getattr(rule, k) for k in _RULE_SETTINGS if getattr(rule, k) not in (None, False)}))
     have = set(await session.scalars(select(TerminationReason.code)))
-    for order, (code, hu, en, notice, portal) in enumerate(TERMINATION_REASONS):
+    for order, (code, hu, en, notice, portal, early_fee) in enumerate(TERMINATION_REASONS):
         if code not in have:
             session.add(TerminationReason(code=code, name_hu=hu, name_en=en, notice_days=notice, portal=portal,
-                                          active=True, sort_order=order))
+                                          early_termination_fee=early_fee, active=True, sort_order=order))
     have = set(await session.scalars(select(OneOffFee.code)))
     for order, (code, hu, en, amount) in enumerate(ONE_OFF_FEES):
         if code not in have:

@@ -19,6 +19,7 @@ from backoffice.db import flush_versioned, storable_id, upsert_insert, utcnow
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.identifiers import InvalidIdentifierError, phone_e164
+from backoffice.subscriptions import rules
 from backoffice.subscriptions.models import (
     AddOn,
     NumberKind,
@@ -32,7 +33,7 @@ from backoffice.subscriptions.models import (
 from backoffice.subscriptions.schemas import ALLOWANCE_FIELDS, MONEY_FIELDS, AddOnInput, PlanInput
 
 MAX_RANGE = 1_000_000
-QUARANTINE_DAYS = 180
+QUARANTINE_DAYS = rules.QUARANTINE_DAYS
 _WANTED_TYPE = {
     NumberKind.MOBILE.value: {phonenumbers.PhoneNumberType.MOBILE},
     NumberKind.GEOGRAPHIC.value: {phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -143,21 +144,33 @@ async def allocate(
 
 
 async def quarantine(
-    session: AsyncSession, actor: Principal | None, number: str, days: int = QUARANTINE_DAYS
+    session: AsyncSession, actor: Principal | None, number: str, days: int = QUARANTINE_DAYS,
+    terminated_on: dt.date | None = None,
 ) -> PoolNumber:
-    """A terminated service's number rests before anyone else gets it."""
+    """A terminated service's number rests before anyone else gets it (counted from the day the
+    termination took effect, today unless given)."""
     row = (await session.execute(select(PoolNumber).where(PoolNumber.number == number))).scalar_one_or_none()
     if row is None:
         raise NotFoundError("number_not_in_pool", Msg(N_("The number %(number)s is not in the pool."), number=number))
     if row.status != NumberStatus.ALLOCATED.value:
         raise ConflictError("number_not_allocated", Msg(N_("Only an allocated number goes to quarantine.")))
     row.status = NumberStatus.QUARANTINE.value
-    row.quarantine_until = clock.today() + dt.timedelta(days=days)
+    row.quarantine_until = (terminated_on or clock.today()) + dt.timedelta(days=days)
     row.service_id = None
     await session.flush()
     await audit.record(session, actor, "numbers.quarantined", "pool_number", row.number,
                        after={"until": row.quarantine_until.isoformat()})
     return row
+
+
+async def release(session: AsyncSession, actor: Principal | None, number: str) -> None:
+    """An order cancelled before activation gives its number straight back: it was never in use."""
+    row = (await session.execute(select(PoolNumber).where(PoolNumber.number == number))).scalar_one_or_none()
+    if row is None or row.status != NumberStatus.ALLOCATED.value:
+        return
+    row.status, row.service_id, row.allocated_at = NumberStatus.AVAILABLE.value, None, None
+    await session.flush()
+    await audit.record(session, actor, "numbers.released", "pool_number", row.number)
 
 
 async def search_numbers(
