@@ -220,6 +220,8 @@ class NewDocument:
     filename: str = ""
     intake_key: str | None = None
     examined: Examined | None = None
+    # Off when the action the document confirms writes the customer's contact-log entry itself.
+    log_contact: bool = True
 
 
 async def register(
@@ -232,11 +234,12 @@ async def register(
     intake_key: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     examined: Examined | None = None,
+    log_contact: bool = True,
 ) -> Document:
     """Register one document: check everything first, then store the bytes (complete on disk
     before the row can commit), number it inside this transaction, audit and log it."""
-    [result] = await register_many(session, actor, [NewDocument(data, content, filename, intake_key, examined)],
-                                   max_bytes=max_bytes)
+    [result] = await register_many(
+        session, actor, [NewDocument(data, content, filename, intake_key, examined, log_contact)], max_bytes=max_bytes)
     if isinstance(result, DomainError):
         raise result
     return result
@@ -369,7 +372,7 @@ async def _insert_documents(
         document.content = stored[c.info.digest]
         await audit.record(session, actor, "document.registered", "document", document.id,
                            after=_snapshot(document))
-        if c.party_id is not None:
+        if c.party_id is not None and c.entry.log_contact:
             await customers.log_action(
                 session, actor, c.party_id,
                 Msg(N_("Document %(number)s registered: %(subject)s"), number=document.registry_number,
@@ -390,9 +393,11 @@ async def register_outgoing(
     party_id: int | None = None,
     filename: str = "",
     case: str | None = None,
+    log_contact: bool = True,
 ) -> Document:
     """The one call every domain makes for a PDF it generated (confirmation, invoice, letter,
-    disposal record): it is registered as outgoing, channel generated, sent now."""
+    disposal record): it is registered as outgoing, channel generated, sent now. `log_contact`
+    False leaves the customer's contact log to the caller (an action that logs itself)."""
     customer_number = None
     if party_id is not None:
         party = await customers.get_party(session, party_id)
@@ -411,7 +416,7 @@ async def register_outgoing(
         allow_duplicate=True,  # a regenerated confirmation may equal an earlier one byte for byte
     )
     return await register(session, actor, data, pdf, filename=filename or f"{document_type}.pdf",
-                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)))
+                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)), log_contact=log_contact)
 
 
 async def _claim_contents(

@@ -1,4 +1,5 @@
-"""`backoffice numbers ...`: load number ranges into the pool and look numbers up."""
+"""`backoffice numbers ...`: load number ranges into the pool and look numbers up.
+`backoffice subscriptions apply-due`: the daily job that applies the changes whose day has come."""
 
 from __future__ import annotations
 
@@ -60,6 +61,50 @@ def search(status: str | None, limit: int, prefix: str) -> None:
     for row in _run(work):
         until = f" until {row.quarantine_until}" if row.quarantine_until else ""
         click.echo(f"{row.number}\t{row.kind}\t{row.status}{until}")
+
+
+@click.group()
+def subscriptions() -> None:
+    """Services and contracts: the daily job."""
+
+
+@subscriptions.command("apply-due")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Apply what is due on this day (default: today in Budapest).")
+def apply_due(day: Any) -> None:
+    """Apply every scheduled change whose effective date has come (terminations at month end,
+    next-period plan changes, the end of voluntary suspensions, payer changes, approved transfers).
+    Each change is its own transaction: a crash loses at most the one in flight, and a re-run
+    carries on; a change the rules now refuse is marked failed with its reason."""
+    from backoffice import clock
+    from backoffice.db import transaction
+    from backoffice.subscriptions import contracts, lifecycle
+
+    today = day.date() if day is not None else clock.today()
+
+    async def work(maker: Any) -> tuple[int, list[str]]:
+        applied, failed = 0, []
+        async with maker() as session:
+            service_ids = await lifecycle.due_pending(session, today, limit=1_000_000)
+            contract_ids = await contracts.due_contract_changes(session, today)
+        for pending_id in contract_ids:  # a payer change or transfer first: the day's other changes follow it
+            async with transaction(maker) as session:
+                result = await contracts.apply_contract_change(session, pending_id)
+            applied += result.status == "applied"
+            if result.status == "failed":
+                failed.append(f"#{pending_id} {result.action}: {result.outcome}")
+        for pending_id in service_ids:
+            async with transaction(maker) as session:
+                result = await lifecycle.apply_pending(session, pending_id, today)
+            applied += result.status == "applied"
+            if result.status == "failed":
+                failed.append(f"#{pending_id} {result.action}: {result.outcome}")
+        return applied, failed
+
+    applied, failed = _run(work)
+    for line in failed:
+        click.echo(f"failed {line}", err=True)
+    click.echo(f"applied {applied} scheduled change(s) due by {today.isoformat()}, {len(failed)} failed")
 
 
 async def _actor(session: Any, username: str | None) -> Any:

@@ -346,6 +346,9 @@ class ServiceFee(IdMixin, Base):
     incurred_on: Mapped[dt.date] = mapped_column(Date)
     event_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("service_events.id"), nullable=True)
 
+    def name(self, language: str) -> str:
+        return self.name_hu if language == "hu" else self.name_en
+
 
 class ServiceEvent(IdMixin, Base):
     """The service's history as its page shows it: one row per action taken or applied."""

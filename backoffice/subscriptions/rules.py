@@ -142,6 +142,11 @@ _HINTS: Mapping[tuple[ServiceState, Action], str] = MappingProxyType({
 })
 
 
+def allowed_actions(state: ServiceState) -> frozenset[Action]:
+    """The actions a state allows at all (each still checks its own rules: holds, reasons, …)."""
+    return _ALLOWED[ServiceState(state)]
+
+
 def _state_refusal(state: ServiceState, action: Action) -> Refusal:
     """A refusal that names the state, so the agent sees why without looking it up."""
     code = "service_final" if state in FINAL_STATES else "invalid_transition"

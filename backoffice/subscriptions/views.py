@@ -1,5 +1,7 @@
-"""Screens of the subscriptions domain. So far: the catalogue (read by staff, plans and add-ons edited
-by administrators) and the number pool."""
+"""Screens of the subscriptions domain: the catalogue (read by staff, plans and add-ons edited by
+administrators), the number pool, the customer's contracts, the contract page (payer, transfer,
+representatives), the service page with its history, pending changes and action dialogs that
+show the consequences (fees, dates) before the agent confirms."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.customers.schemas import parse_version
 from backoffice.errors import ConflictError, ValidationFailedError
-from backoffice.subscriptions import services
+from backoffice.subscriptions import lifecycle_views, services
 from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind
 from backoffice.subscriptions.schemas import KINDS, parse_addon, parse_plan
 from backoffice.web.forms import form_data
@@ -114,4 +116,4 @@ async def update_addon(addon_id: int, request: Request[Any, Any, Any], db_sessio
     return Redirect("/catalogue#addons", status_code=303)
 
 
-ROUTES = [catalogue_page, numbers_page, edit_plan, update_plan, edit_addon, update_addon]
+ROUTES = [catalogue_page, numbers_page, edit_plan, update_plan, edit_addon, update_addon, *lifecycle_views.ROUTES]

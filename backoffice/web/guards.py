@@ -16,6 +16,7 @@ CUSTOMER_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
 CUSTOMER_WRITE = frozenset({AGENT, SUPERVISOR})
 CONTACT_WRITE = frozenset({AGENT, SUPERVISOR, RECORDS})
 ADMIN_ONLY = frozenset({ADMIN})
+SUPERVISOR_ONLY = frozenset({SUPERVISOR})
 # Everyone on the floor registers and reads documents; voiding an entry and printing the
 # register are the records team's (and a supervisor's) business.
 DOCUMENT_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
