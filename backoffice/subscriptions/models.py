@@ -194,6 +194,11 @@ class Contract(IdMixin, TimestampMixin, VersionedMixin, Base):
     predecessor_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("contracts.id"), nullable=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
 
+    @property
+    def commitment_last_day(self) -> dt.date | None:
+        """The last day bound by the commitment (`commitment_end` is the first day free of it)."""
+        return None if self.commitment_end is None else self.commitment_end - dt.timedelta(days=1)
+
 
 class Service(IdMixin, TimestampMixin, VersionedMixin, Base):
     """One SIM, fixed line, cable TV or internet service. `number` is the MSISDN or geographic
