@@ -40,6 +40,7 @@ def _route_handlers() -> list[Any]:
     from backoffice.documents import services as documents_services
     from backoffice.documents import views as documents_views
     from backoffice.staff import views as staff_views
+    from backoffice.subscriptions import api as subscriptions_api
     from backoffice.subscriptions import contracts as subscriptions_contracts
     from backoffice.subscriptions import views as subscriptions_views
     from backoffice.web import views as web_views
@@ -55,6 +56,7 @@ def _route_handlers() -> list[Any]:
         *documents_views.ROUTES,
         *documents_api.ROUTES,
         *subscriptions_views.ROUTES,
+        *subscriptions_api.ROUTES,
     ]
 
 

@@ -197,7 +197,7 @@ def _place_hold(holds: frozenset[str], placing: str | None, rules: Mapping[str, 
         return _refuse(Refusal("unknown_suspension_reason",
                                Msg(N_("There is no suspension reason %(reason)s."), reason=placing)), holds)
     if placing in holds:
-        return _refuse(Refusal("hold_already_placed", Msg(N_("This service already has a %(reason)s hold."),
+        return _refuse(Refusal("hold_already_placed", Msg(N_("This service already has a hold for “%(reason)s”."),
                                                            reason=rules[placing].label)), holds)
     return _allow(ServiceState.SUSPENDED, holds | {placing})
 
@@ -208,7 +208,7 @@ def _lift_hold(holds: frozenset[str], lifting: str | None, rules: Mapping[str, S
         return _refuse(Refusal("hold_required", Msg(N_("Say which hold to lift."))), holds)
     if lifting not in holds:
         label = rules[lifting].label if lifting in rules else lifting
-        return _refuse(Refusal("hold_not_placed", Msg(N_("This service has no %(reason)s hold to lift."),
+        return _refuse(Refusal("hold_not_placed", Msg(N_("This service has no hold for “%(reason)s” to lift."),
                                                        reason=label)), holds)
     remaining = holds - {lifting}
     return _allow(ServiceState.SUSPENDED if remaining else ServiceState.ACTIVE, remaining)
@@ -300,21 +300,21 @@ def _may(rule: SuspensionRule, role: str, roles: frozenset[str], *, placing: boo
     if role == SUBSCRIBER:
         if rule.portal:
             return None
-        message = (N_("A %(reason)s hold cannot be placed in the portal: please call customer service.") if placing
-                   else N_("A %(reason)s hold cannot be lifted in the portal: please call customer service."))
+        message = (N_("A hold for “%(reason)s” cannot be placed in the portal: please call customer service.") if placing
+                   else N_("A hold for “%(reason)s” cannot be lifted in the portal: please call customer service."))
         return Refusal("not_in_portal", Msg(message, reason=rule.label))
     if role in roles:
         return None
     staff = roles - {SYSTEM, SUBSCRIBER}
     if staff == {"supervisor"} and SYSTEM in roles:
-        message = (N_("Only dunning or a supervisor may place a %(reason)s hold.") if placing
-                   else N_("Only dunning or a supervisor may lift a %(reason)s hold."))
+        message = (N_("Only dunning or a supervisor may place a hold for “%(reason)s”.") if placing
+                   else N_("Only dunning or a supervisor may lift a hold for “%(reason)s”."))
     elif staff == {"supervisor"}:
-        message = (N_("Only a supervisor may place a %(reason)s hold.") if placing
-                   else N_("Only a supervisor may lift a %(reason)s hold."))
+        message = (N_("Only a supervisor may place a hold for “%(reason)s”.") if placing
+                   else N_("Only a supervisor may lift a hold for “%(reason)s”."))
     else:
-        message = (N_("Your role may not place a %(reason)s hold.") if placing
-                   else N_("Your role may not lift a %(reason)s hold."))
+        message = (N_("Your role may not place a hold for “%(reason)s”.") if placing
+                   else N_("Your role may not lift a hold for “%(reason)s”."))
     return Refusal("role_not_allowed", Msg(message, reason=rule.label))
 
 

@@ -166,7 +166,7 @@ def test_a_service_can_carry_several_holds_at_once() -> None:
 def test_placing_a_hold_that_is_already_there_is_refused() -> None:
     decision = decide(S.SUSPENDED, A.SUSPEND, holds=frozenset({"fraud"}), placing="fraud")
     assert decision.code == "hold_already_placed"
-    assert decision.reason == Msg("This service already has a %(reason)s hold.", reason="fraud")
+    assert decision.reason == Msg("This service already has a hold for “%(reason)s”.", reason="fraud")
 
 
 def test_a_suspension_needs_a_known_reason() -> None:
@@ -187,7 +187,7 @@ def test_a_resume_must_name_a_hold_the_service_carries() -> None:
     assert decide(S.SUSPENDED, A.RESUME, holds=holds).code == "hold_required"
     refused = decide(S.SUSPENDED, A.RESUME, holds=holds, lifting="fraud")
     assert refused.code == "hold_not_placed"
-    assert refused.reason == Msg("This service has no %(reason)s hold to lift.", reason="fraud")
+    assert refused.reason == Msg("This service has no hold for “%(reason)s” to lift.", reason="fraud")
 
 
 def test_a_sim_swap_lifts_a_lost_or_stolen_hold() -> None:
@@ -247,20 +247,20 @@ def test_who_may_place_and_lift_each_reason(reason: str, role: str) -> None:
 def test_only_a_supervisor_may_lift_a_fraud_hold(english: None) -> None:
     refusal = may_lift(RULES["fraud"], "agent")
     assert refusal is not None and refusal.code == "role_not_allowed"
-    assert str(refusal.reason) == "Only a supervisor may lift a fraud hold."
+    assert str(refusal.reason) == "Only a supervisor may lift a hold for “fraud”."
     placing = may_place(RULES["fraud"], "agent")
-    assert placing is not None and str(placing.reason) == "Only a supervisor may place a fraud hold."
+    assert placing is not None and str(placing.reason) == "Only a supervisor may place a hold for “fraud”."
 
 
 def test_dunning_holds_are_placed_and_lifted_by_dunning_or_a_supervisor(english: None) -> None:
     refusal = may_lift(RULES["non_payment"], "agent")
-    assert refusal is not None and str(refusal.reason) == "Only dunning or a supervisor may lift a non_payment hold."
+    assert refusal is not None and str(refusal.reason) == "Only dunning or a supervisor may lift a hold for “non_payment”."
 
 
 def test_staff_outside_customer_service_may_not_suspend(english: None) -> None:
     refusal = may_place(RULES["customer_request"], "records")
     assert refusal is not None and refusal.code == "role_not_allowed"
-    assert str(refusal.reason) == "Your role may not place a customer_request hold."
+    assert str(refusal.reason) == "Your role may not place a hold for “customer_request”."
 
 
 def test_the_portal_may_report_a_lost_sim_and_resume_it_but_nothing_else() -> None:
@@ -268,7 +268,7 @@ def test_the_portal_may_report_a_lost_sim_and_resume_it_but_nothing_else() -> No
     assert may_lift(RULES["lost_or_stolen"], "subscriber") is None
     refusal = may_place(RULES["customer_request"], "subscriber")
     assert refusal == Refusal("not_in_portal", Msg(
-        "A %(reason)s hold cannot be placed in the portal: please call customer service.",
+        "A hold for “%(reason)s” cannot be placed in the portal: please call customer service.",
         reason="customer_request"))
 
 
