@@ -34,7 +34,17 @@ from backoffice.customers.models import (
 )
 from backoffice.documents.models import AccessAction, Channel, Direction
 from backoffice.staff.models import Role
-from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind, SuspensionBilling
+from backoffice.subscriptions.models import (
+    AccessTechnology,
+    ContractStatus,
+    NumberKind,
+    NumberStatus,
+    PendingStatus,
+    ServiceKind,
+    SuspensionBilling,
+    TransferStatus,
+)
+from backoffice.subscriptions.rules import ServiceState
 
 ROOT = Path(__file__).resolve().parents[1]
 BABEL_CFG = ROOT / "babel.cfg"
@@ -46,13 +56,15 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "Msg": None}
 
 # Values shown through `_(value)` that are not enums: search-hit kinds (customers search providers)
 # and contact-point kinds (ContactPoint.kind).
-SEARCH_HIT_KINDS = {"name", "phone", "customer_number", "account_number", "registry_number"}
+SEARCH_HIT_KINDS = {"name", "phone", "customer_number", "account_number", "registry_number", "contract_number",
+                    "service_number", "iccid"}
 CONTACT_POINT_KINDS = {"phone", "email"}
 ENUM_VALUES = {
     member.value
     for enum_cls in (PartyKind, Role, ConsentKind, BillDelivery, PaymentMethod, ContactChannel,
                      ContactDirection, ContactOutcome, IdDocumentType, Direction, Channel, AccessAction,
-                     ServiceKind, NumberKind, NumberStatus, SuspensionBilling)
+                     ServiceKind, NumberKind, NumberStatus, SuspensionBilling, ServiceState, ContractStatus,
+                     AccessTechnology, PendingStatus, TransferStatus)
     for member in enum_cls
 } | SEARCH_HIT_KINDS | CONTACT_POINT_KINDS | {"free", "subscriber"}
 

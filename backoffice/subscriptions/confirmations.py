@@ -105,6 +105,8 @@ async def send_confirmation(
             if "from_plan" in names:
                 details.append((gettext(N_("Previous plan")), names["from_plan"]))
                 details.append((gettext(N_("New plan")), names.get("to_plan", "")))
+            elif "to_plan" in names:  # an order: the plan ordered
+                details.append((gettext(N_("Plan")), names["to_plan"]))
             if "addon" in names:
                 details.append((gettext(N_("Add-on")), names["addon"]))
             if result.details.get("payer_account"):
@@ -137,5 +139,5 @@ async def send_confirmation(
     day = clock.today().isoformat()
     return await documents.register_outgoing(
         session, actor, pdf=content, document_type="confirmation", recipient=party.display_name,
-        subject=subject, party_id=party.id, filename=f"confirmation-{contract.number}-{day}.pdf",
+        subject=subject, party_id=party.id, filename=f"confirmation-{contract.number}-{day}.pdf", log_contact=False,
     )

@@ -566,8 +566,10 @@ async def due_contract_changes(session: AsyncSession, today: dt.date | None = No
 
 async def apply_contract_change(session: AsyncSession, pending_id: int) -> PendingAction:
     pending = await session.get(PendingAction, pending_id)
-    if pending is None or pending.contract_id is None or pending.status != PendingStatus.PENDING.value:
+    if pending is None or pending.contract_id is None:
         raise NotFoundError("pending_not_found", Msg(N_("There is no such scheduled change.")))
+    if pending.status != PendingStatus.PENDING.value:
+        return pending  # resolved since the job listed it (withdrawn meanwhile)
     contract = await get_contract(session, pending.contract_id)
     if contract.status != ContractStatus.ACTIVE.value:
         pending.status, pending.outcome = PendingStatus.FAILED.value, "the contract had ended"
@@ -680,7 +682,7 @@ async def service_view(session: AsyncSession, service_id: int, language: str) ->
                                                        .order_by(AddOn.sort_order))
                      if service.kind in a.kinds and (a.plan_codes is None or ctx.plan.code in a.plan_codes)
                      and a.code not in on]
-    names = {r.code: r.name(language) for r in suspension} | {r.code: r.name(language) for r in termination}
+    names = {r.code: r.name(language) for r in suspension}  # holds and pending lifts name suspension reasons
     return ServiceView(service, ctx.contract, ctx.plan, subscriber, payer, ctx.sim, ctx.holds, ctx.addons, pending,
                        events, fees, suspension, termination, plans, addon_choices, names)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
@@ -31,6 +31,7 @@ from backoffice.errors import ConflictError, ForbiddenError, NotFoundError, Vali
 from backoffice.i18n import N_, Msg
 from backoffice.identifiers import phone_display
 from backoffice.subscriptions import rules
+from backoffice.subscriptions import services as pool
 from backoffice.subscriptions.catalogue import rule_of
 from backoffice.subscriptions.models import (
     AddOn,
@@ -166,6 +167,7 @@ async def get_service(session: AsyncSession, service_id: int) -> Service:
 
 async def _context(session: AsyncSession, service: Service, role: str, language: str,
                    today: dt.date | None = None) -> _Ctx:
+    today = today or clock.today()
     contract = await session.get(Contract, service.contract_id)
     plan = await session.get(Plan, service.plan_id)
     assert contract is not None and plan is not None  # foreign keys
@@ -174,11 +176,12 @@ async def _context(session: AsyncSession, service: Service, role: str, language:
         .order_by(ServiceHold.start_date, ServiceHold.id)))
     addons = [(row, addon) for row, addon in (await session.execute(
         select(ServiceAddOn, AddOn).join(AddOn, AddOn.id == ServiceAddOn.addon_id)
-        .where(ServiceAddOn.service_id == service.id, ServiceAddOn.end_date.is_(None))
+        .where(ServiceAddOn.service_id == service.id,  # a one-off add-on runs to the end of its month
+               or_(ServiceAddOn.end_date.is_(None), ServiceAddOn.end_date > today))
         .order_by(ServiceAddOn.start_date, ServiceAddOn.id))).tuples()]
     sim = (await session.execute(
         select(SimCard).where(SimCard.service_id == service.id, SimCard.blocked_on.is_(None)))).scalar_one_or_none()
-    return _Ctx(service, contract, plan, holds, addons, sim, today or clock.today(), role, language)
+    return _Ctx(service, contract, plan, holds, addons, sim, today, role, language)
 
 
 async def _suspension_rules(session: AsyncSession, language: str) -> dict[str, rules.SuspensionRule]:
@@ -342,11 +345,18 @@ async def _suspend(session: AsyncSession, ctx: _Ctx, data: ActionInput, effectiv
 
 
 async def _voluntary_periods(session: AsyncSession, service_id: int) -> list[rules.Period]:
+    """Voluntary suspensions held, running, and scheduled: a second one booked ahead counts too."""
+    voluntary = set(await session.scalars(select(SuspensionReason.code).where(SuspensionReason.voluntary.is_(True))))
     rows = await session.execute(
         select(ServiceHold.start_date, ServiceHold.lifted_on, ServiceHold.planned_end)
-        .join(SuspensionReason, SuspensionReason.code == ServiceHold.reason_code)
-        .where(ServiceHold.service_id == service_id, SuspensionReason.voluntary.is_(True)))
-    return [(start, lifted or planned) for start, lifted, planned in rows]
+        .where(ServiceHold.service_id == service_id, ServiceHold.reason_code.in_(sorted(voluntary))))
+    periods: list[rules.Period] = [(start, lifted or planned) for start, lifted, planned in rows]
+    for pending in await session.scalars(select(PendingAction).where(
+            PendingAction.service_id == service_id, PendingAction.status == PendingStatus.PENDING.value,
+            PendingAction.action == "suspend")):
+        if pending.params.get("reason") in voluntary and pending.params.get("end_date"):
+            periods.append((pending.effective_date, dt.date.fromisoformat(pending.params["end_date"])))
+    return periods
 
 
 async def _resume(session: AsyncSession, ctx: _Ctx, data: ActionInput, effective: dt.date | None) -> _Prepared:
@@ -426,14 +436,12 @@ async def _terminate(session: AsyncSession, ctx: _Ctx, data: ActionInput, effect
     if ctx.service.number:
         preview.notes.append(Msg(N_("The number %(number)s rests in quarantine until %(date)s."),
                                  number=phone_display(ctx.service.number),
-                                 date=rules.quarantine_until(day).isoformat()))
+                                 date=rules.quarantine_until(day, pool.QUARANTINE_DAYS).isoformat()))
 
     async def apply(who: str) -> None:
         await _end_service(session, ctx, ServiceState.TERMINATED, day, who)
         if ctx.service.number:
-            from backoffice.subscriptions.services import quarantine
-
-            await quarantine(session, None, ctx.service.number, terminated_on=day)
+            await pool.quarantine(session, None, ctx.service.number, terminated_on=day)
 
     return _Prepared(preview, apply)
 
@@ -445,7 +453,11 @@ async def _end_service(session: AsyncSession, ctx: _Ctx, state: ServiceState, da
     await _set_state(session, service, state, day)
     service.ended_on = day
     await _close_open(session, ServicePlanInterval, day, service_id=service.id)
-    await _close_open(session, ServiceAddOn, day, service_id=service.id)
+    for row, _ in ctx.addons:  # the monthly ones, and a one-off one still running this month
+        if row.start_date >= day:
+            await session.delete(row)
+        elif row.end_date is None or row.end_date > day:
+            row.end_date, row.removed_by = day, who
     for hold in ctx.holds:
         hold.lifted_on, hold.lifted_by = max(day, hold.start_date), who
     if ctx.sim is not None:
@@ -474,9 +486,7 @@ async def _cancel(session: AsyncSession, ctx: _Ctx, data: ActionInput, effective
     async def apply(who: str) -> None:
         await _end_service(session, ctx, ServiceState.CANCELLED, day, who)
         if ctx.service.number:
-            from backoffice.subscriptions.services import release
-
-            await release(session, None, ctx.service.number)
+            await pool.release(session, None, ctx.service.number)
 
     return _Prepared(preview, apply)
 
@@ -534,7 +544,9 @@ async def _change_plan(session: AsyncSession, ctx: _Ctx, data: ActionInput, effe
             "%(addons)s is not available on %(plan)s: remove it first."), addons=", ".join(stranded),
             plan=target.name(ctx.language)), field="plan_code")
     upgrade = target.monthly_fee > ctx.plan.monthly_fee
-    day = effective or rules.plan_change_effective(ctx.today, upgrade, change.mode)  # type: ignore[arg-type]
+    # The rule's date is the earliest; the agent may date the change later (an upgrade from next month).
+    earliest = rules.plan_change_effective(ctx.today, upgrade, change.mode)  # type: ignore[arg-type]
+    day = effective or max(earliest, _effective(data, ctx.today))
     preview = Preview("change_plan", day, day > ctx.today, str(decision.next_state),
                       details={"from_plan": ctx.plan.code, "to_plan": target.code,
                                "from_name": ctx.plan.name(ctx.language), "to_name": target.name(ctx.language)})
@@ -654,7 +666,7 @@ async def perform(
         letter_notes = (await _prepare(session, replace(ctx, language="hu"), data)).preview.notes
     outcome = Outcome(result, service)
     if result.scheduled:
-        await _refuse_double_booking(session, service.id, data)
+        await _refuse_double_booking(session, service.id, data, result.effective_date)
         pending = PendingAction(service_id=service.id, action=data.action, params=data.params(),
                                 effective_date=result.effective_date, created_by=actor.username)
         session.add(pending)
@@ -674,12 +686,17 @@ async def perform(
     return outcome
 
 
-async def _refuse_double_booking(session: AsyncSession, service_id: int, data: ActionInput) -> None:
+async def _refuse_double_booking(session: AsyncSession, service_id: int, data: ActionInput,
+                                 day: dt.date) -> None:
     for pending in await session.scalars(select(PendingAction).where(
             PendingAction.service_id == service_id, PendingAction.status == PendingStatus.PENDING.value,
             PendingAction.action == data.action)):
         if data.action in {"add_addon", "remove_addon"} and pending.params.get("addon_code") != data.addon_code:
             continue
+        if data.action in {"suspend", "resume"} and pending.params.get("reason") != data.reason:
+            continue  # another hold (a voluntary hold's planned lift is a pending resume too)
+        if pending.params.get("auto") and day < pending.effective_date:
+            continue  # a voluntary suspension ended sooner than planned: its planned lift then goes
         raise ConflictError("already_scheduled", Msg(N_(
             "This change is already scheduled for %(date)s: withdraw it first to schedule it again."),
             date=pending.effective_date.isoformat()))
@@ -687,7 +704,7 @@ async def _refuse_double_booking(session: AsyncSession, service_id: int, data: A
 
 def _snapshot(ctx: _Ctx) -> dict[str, Any]:
     return {"state": ctx.service.state, "plan": ctx.plan.code, "holds": sorted(ctx.hold_codes),
-            "addons": sorted(ctx.addon_codes)}
+            "addons": sorted(ctx.addon_codes), "sim": ctx.sim.iccid if ctx.sim else None}
 
 
 async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, result: Preview,
@@ -714,14 +731,15 @@ async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, res
             session.add(ServiceFee(service_id=service.id, code=fee.code, name_hu=fee.name_hu, name_en=fee.name_en,
                                    amount=fee.amount, vat_rate=fee.vat_rate, incurred_on=result.effective_date,
                                    event_id=event.id))
-    after = {"state": service.state, "plan": details.get("to_plan", before["plan"]),
-             "effective_date": result.effective_date.isoformat()}
-    if pending is not None:
+    if pending is None:  # read back, so the audit shows the holds, add-ons and SIM the action changed
+        now = await _context(session, service, SYSTEM_ACTOR, ctx.language, ctx.today)
+        after = {**_snapshot(now), "effective_date": result.effective_date.isoformat()}
+    else:
         after = {"scheduled": result.action, "effective_date": result.effective_date.isoformat(),
                  "pending_id": pending.id}
     await audit.record(session, actor, f"service.{result.action}", "service", service.id,
                        before, {**before, **after})
-    label = service.number or service.install_address() or f"#{service.id}"
+    label = phone_display(service.number) if service.number else service.install_address() or f"#{service.id}"
     summary = (Msg(N_("%(action)s of %(service)s scheduled for %(date)s."), action=ACTION_LABELS[result.action],
                    service=label, date=result.effective_date.isoformat())
                if pending is not None else
@@ -784,8 +802,14 @@ async def apply_pending(session: AsyncSession, pending_id: int, today: dt.date |
     """Carry out one scheduled change on its effective date, checked against the service as it is
     now. A change the rules now refuse is marked failed with the reason, and the service stays."""
     pending = await session.get(PendingAction, pending_id)
-    if pending is None or pending.status != PendingStatus.PENDING.value or pending.service_id is None:
+    if pending is None or pending.service_id is None:
         raise NotFoundError("pending_not_found", Msg(N_("There is no such scheduled change.")))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Two jobs (or a job and an agent) at once: the second waits here, then sees what the first did.
+        await session.execute(select(Service.id).where(Service.id == pending.service_id).with_for_update())
+        await session.refresh(pending)
+    if pending.status != PendingStatus.PENDING.value:
+        return pending  # resolved since the job listed it (withdrawn by a termination applied before it)
     service = await get_service(session, pending.service_id)
     ctx = await _context(session, service, SYSTEM_ACTOR, "hu", today)
     data = ActionInput.from_params({k: v for k, v in pending.params.items() if k != "auto"})

@@ -54,6 +54,13 @@ BUTTON_LABELS: dict[str, str] = {
 }
 
 
+# A contract's scheduled changes as its page lists them.
+CONTRACT_CHANGE_LABELS: dict[str, str] = {
+    "change_payer": N_("Change of payer"),
+    "transfer": N_("Transfer of ownership"),
+}
+
+
 def _done(request: Request[Any, Any, Any], url: str) -> Response[Any]:
     """After a change: HTMX reloads the page there, a plain form post follows a 303."""
     if request.headers.get("hx-request"):
@@ -111,7 +118,8 @@ async def _contract_page(request: Request[Any, Any, Any], db_session: AsyncSessi
                          errors: dict[str, Any] | None = None, banner: str = "") -> Template:
     view = await contracts.contract_view(db_session, contract_id, _lang(request))
     return page("subscriptions/contract.html", status=status, view=view, form=form, values=values or {},
-                errors=errors or {}, banner=banner, notice=request.query_params.get("done", ""))
+                errors=errors or {}, banner=banner, notice=request.query_params.get("done", ""),
+                view_labels=CONTRACT_CHANGE_LABELS)
 
 
 @get("/contracts/{contract_id:int}", opt=roles(CUSTOMER_READ), include_in_schema=False)

@@ -300,8 +300,9 @@ def _may(rule: SuspensionRule, role: str, roles: frozenset[str], *, placing: boo
     if role == SUBSCRIBER:
         if rule.portal:
             return None
-        message = (N_("A hold for “%(reason)s” cannot be placed in the portal: please call customer service.") if placing
-                   else N_("A hold for “%(reason)s” cannot be lifted in the portal: please call customer service."))
+        message = (N_("A hold for “%(reason)s” cannot be placed in the portal: please call customer service.")
+                   if placing else
+                   N_("A hold for “%(reason)s” cannot be lifted in the portal: please call customer service."))
         return Refusal("not_in_portal", Msg(message, reason=rule.label))
     if role in roles:
         return None

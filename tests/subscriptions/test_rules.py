@@ -254,7 +254,8 @@ def test_only_a_supervisor_may_lift_a_fraud_hold(english: None) -> None:
 
 def test_dunning_holds_are_placed_and_lifted_by_dunning_or_a_supervisor(english: None) -> None:
     refusal = may_lift(RULES["non_payment"], "agent")
-    assert refusal is not None and str(refusal.reason) == "Only dunning or a supervisor may lift a hold for “non_payment”."
+    assert refusal is not None
+    assert str(refusal.reason) == "Only dunning or a supervisor may lift a hold for “non_payment”."
 
 
 def test_staff_outside_customer_service_may_not_suspend(english: None) -> None:
