@@ -24,6 +24,7 @@ from backoffice.db import make_engine, make_sessionmaker
 from backoffice.documents import storage
 from backoffice.documents.storage import LocalFileStore
 from backoffice.settings import Settings
+from backoffice.subscriptions import services as subscription_services
 from backoffice.web import errors, templating
 from backoffice.web.auth import AuthMiddleware
 from backoffice.web.csrf import BearerAwareCSRFMiddleware
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     settings.static_dir.mkdir(parents=True, exist_ok=True)
     storage.configure(LocalFileStore(settings.documents_dir))
+    subscription_services.configure(quarantine_days=settings.quarantine_days)
     app = Litestar(
         route_handlers=[
             *_route_handlers(),

@@ -61,6 +61,8 @@ class Settings:
     # Where document contents are stored (content-addressed); default var_dir/documents.
     storage_dir: Path | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
+    # How long a terminated number rests before the pool hands it out again.
+    quarantine_days: int = 180
     # Tests that drive one app from several event loops must not share pooled connections.
     database_null_pool: bool = False
 
@@ -91,4 +93,5 @@ class Settings:
             port=_env_int("PORT", 8000),
             storage_dir=Path(raw_storage).resolve() if (raw_storage := _env("STORAGE_DIR", "")) else None,
             max_upload_bytes=_env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
+            quarantine_days=_env_int("QUARANTINE_DAYS", 180),
         )

@@ -682,7 +682,8 @@ async def service_view(session: AsyncSession, service_id: int, language: str) ->
                                                        .order_by(AddOn.sort_order))
                      if service.kind in a.kinds and (a.plan_codes is None or ctx.plan.code in a.plan_codes)
                      and a.code not in on]
-    names = {r.code: r.name(language) for r in suspension}  # holds and pending lifts name suspension reasons
+    # Holds and pending lifts name suspension reasons, withdrawn ones included (a hold may outlive its reason).
+    names = {r.code: r.name(language) for r in await session.scalars(select(SuspensionReason))}
     return ServiceView(service, ctx.contract, ctx.plan, subscriber, payer, ctx.sim, ctx.holds, ctx.addons, pending,
                        events, fees, suspension, termination, plans, addon_choices, names)
 

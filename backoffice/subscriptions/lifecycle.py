@@ -184,9 +184,14 @@ async def _context(session: AsyncSession, service: Service, role: str, language:
     return _Ctx(service, contract, plan, holds, addons, sim, today, role, language)
 
 
-async def _suspension_rules(session: AsyncSession, language: str) -> dict[str, rules.SuspensionRule]:
-    reasons = await session.scalars(select(SuspensionReason).where(SuspensionReason.active.is_(True)))
-    return {reason.code: rule_of(reason, language) for reason in reasons}
+async def _suspension_rules(session: AsyncSession, language: str,
+                            placing: bool = False) -> dict[str, rules.SuspensionRule]:
+    """The reasons as rules. Only active ones may be placed; a hold placed before its reason was
+    withdrawn keeps its rules (who may lift it, its lift condition, its fee) until it is lifted."""
+    stmt = select(SuspensionReason)
+    if placing:
+        stmt = stmt.where(SuspensionReason.active.is_(True))
+    return {reason.code: rule_of(reason, language) for reason in await session.scalars(stmt)}
 
 
 async def _addon_rules(session: AsyncSession, language: str) -> tuple[dict[str, rules.AddOnRule], dict[str, AddOn]]:
@@ -287,7 +292,7 @@ async def _activate(session: AsyncSession, ctx: _Ctx, data: ActionInput, effecti
 
 
 async def _suspend(session: AsyncSession, ctx: _Ctx, data: ActionInput, effective: dt.date | None) -> _Prepared:
-    all_rules = await _suspension_rules(session, ctx.language)
+    all_rules = await _suspension_rules(session, ctx.language, placing=True)
     code = data.reason or ""
     rule = all_rules.get(code)
     if rule is None:

@@ -12,8 +12,24 @@ from backoffice.i18n import N_, Msg
 from backoffice.validation import Collector
 
 _MONEY = re.compile(r"^\d{1,9}([.,]\d{1,2})?$")
+_CODE = re.compile(r"^[a-z0-9_]{1,40}$")
+_ON = {"1", "on", "true"}
+KINDS = ("sim", "fixed_line", "cable_tv", "internet")
 MONEY_FIELDS = ("monthly_fee", "suspension_fee", "commitment_monthly_discount", "early_termination_cap")
 ALLOWANCE_FIELDS = ("included_minutes", "included_sms", "included_data_mb")
+USAGE_PRICE_FIELDS = ("price_per_minute", "price_per_sms", "price_per_mb", "roaming_price_per_minute",
+                      "roaming_price_per_mb")
+VOICE_ROUNDINGS = ("per_started_minute", "per_second_after_first_minute")  # models.VoiceRounding
+# What each service kind uses of a plan's usage columns. The form shows these; the others travel
+# hidden with their stored values (an empty price means none, an empty allowance unlimited).
+PLAN_KIND_FIELDS: dict[str, frozenset[str]] = {
+    "sim": frozenset({*ALLOWANCE_FIELDS, "voice_rounding", *USAGE_PRICE_FIELDS}),
+    "fixed_line": frozenset({"included_minutes", "voice_rounding", "price_per_minute"}),
+    "cable_tv": frozenset({"channel_count"}),
+    "internet": frozenset({"download_mbps"}),
+}
+MAX_DOWNLOAD_MBPS = 100_000
+MAX_CHANNELS = 2_000
 
 
 @dataclass
@@ -30,12 +46,23 @@ class PlanInput:
     included_data_mb: int | None
     portal_selectable: bool
     active: bool
+    voice_rounding: str = VOICE_ROUNDINGS[0]
+    price_per_minute: Decimal = Decimal(0)
+    price_per_sms: Decimal = Decimal(0)
+    price_per_mb: Decimal = Decimal(0)
+    roaming_price_per_minute: Decimal = Decimal(0)
+    roaming_price_per_mb: Decimal = Decimal(0)
+    download_mbps: int | None = None  # internet
+    channel_count: int | None = None  # cable TV
+    kind: str = ""  # a new plan's kind and code; an existing plan keeps its own
+    code: str = ""
 
 
-def _money(c: Collector, name: str) -> Decimal:
+def _money(c: Collector, name: str, *, required: bool = True) -> Decimal:
     raw = c.raw(name).replace(" ", "").replace("\u00a0", "")
     if not raw:
-        c.fail(name, Msg(N_("This field is required.")))
+        if required:
+            c.fail(name, Msg(N_("This field is required.")))
         return Decimal(0)
     if not _MONEY.match(raw):
         c.fail(name, Msg(N_("Give an amount in forints, e.g. 2354.33 (net).")))
@@ -58,27 +85,75 @@ def _allowance(c: Collector, name: str) -> int | None:
     return int(raw)
 
 
-def parse_plan(data: Mapping[str, Any]) -> PlanInput:
-    c = Collector(data)
-    name_hu = c.text("name_hu", required=True, max_length=120)
-    name_en = c.text("name_en", required=True, max_length=120)
+def _whole(c: Collector, name: str, low: int, high: int) -> int:
+    """A required whole number in [low, high]."""
+    raw = c.raw(name)
+    if not raw:
+        c.fail(name, Msg(N_("This field is required.")))
+        return low
+    if not raw.isdigit() or len(raw) > 9 or not low <= int(raw) <= high:
+        c.fail(name, Msg(N_("Give a whole number from %(low)s to %(high)s."), low=low, high=high))
+        return low
+    return int(raw)
+
+
+def _new_code(c: Collector) -> str:
+    """The stable code of a new catalogue entry (its uniqueness is the service's to check)."""
+    code = c.raw("code")
+    if not code:
+        c.fail("code", Msg(N_("This field is required.")))
+    elif not _CODE.match(code):
+        c.fail("code", Msg(N_("A code is 1 to 40 lower-case letters, digits and _, e.g. data_5gb.")))
+    return code
+
+
+def _flag(c: Collector, name: str) -> bool:
+    return c.raw(name) in _ON
+
+
+def _names(c: Collector) -> tuple[str, str]:
+    return (c.text("name_hu", required=True, max_length=120) or "",
+            c.text("name_en", required=True, max_length=120) or "")
+
+
+def _plan_fields(c: Collector, kind: str) -> PlanInput:
+    uses = PLAN_KIND_FIELDS.get(kind, frozenset())
+    name_hu, name_en = _names(c)
     money = {name: _money(c, name) for name in MONEY_FIELDS}
+    usage = {name: _money(c, name, required=name in uses) for name in USAGE_PRICE_FIELDS}
     vat = _vat(c)
     allowances = {name: _allowance(c, name) for name in ALLOWANCE_FIELDS}
+    rounding = c.choice("voice_rounding", VOICE_ROUNDINGS, required="voice_rounding" in uses)
+    download = _whole(c, "download_mbps", 1, MAX_DOWNLOAD_MBPS) if "download_mbps" in uses else None
+    channels = _whole(c, "channel_count", 1, MAX_CHANNELS) if "channel_count" in uses else None
     if not c.errors.get("commitment_monthly_discount") and not c.errors.get("early_termination_cap") \
             and money["early_termination_cap"] < money["commitment_monthly_discount"]:
         c.fail("early_termination_cap", Msg(N_("The cap cannot be less than one month's discount.")))
-    c.check()
     return PlanInput(
-        name_hu=name_hu or "", name_en=name_en or "", vat_rate=vat,
-        portal_selectable=c.raw("portal_selectable") in {"1", "on", "true"},
-        active=c.raw("active") in {"1", "on", "true"},
-        **money, **allowances,  # type: ignore[arg-type]
+        name_hu=name_hu, name_en=name_en, vat_rate=vat, voice_rounding=rounding or VOICE_ROUNDINGS[0],
+        portal_selectable=_flag(c, "portal_selectable"), active=_flag(c, "active"),
+        download_mbps=download, channel_count=channels, kind=kind,
+        **money, **usage, **allowances,  # type: ignore[arg-type]
     )
 
 
-_CODE = re.compile(r"^[a-z0-9_]{1,40}$")
-KINDS = ("sim", "fixed_line", "cable_tv", "internet")
+def parse_plan(data: Mapping[str, Any], kind: str) -> PlanInput:
+    """An existing plan's fields; `kind` (the plan's own) says which usage fields it needs."""
+    c = Collector(data)
+    plan = _plan_fields(c, kind)
+    c.check()
+    return plan
+
+
+def parse_new_plan(data: Mapping[str, Any]) -> PlanInput:
+    """A new plan: its kind and code as well."""
+    c = Collector(data)
+    kind = c.choice("kind", KINDS) or ""
+    code = _new_code(c)
+    plan = _plan_fields(c, kind)
+    c.check()
+    plan.code = code
+    return plan
 
 
 @dataclass
@@ -95,6 +170,7 @@ class AddOnInput:
     exclusive_group: str | None
     requires: list[str]
     conflicts: list[str]
+    code: str = ""  # a new add-on's code
 
 
 def _codes(c: Collector, name: str) -> list[str]:
@@ -118,13 +194,13 @@ def _vat(c: Collector) -> Decimal:
         return Decimal(0)
 
 
-def parse_addon(data: Mapping[str, Any]) -> AddOnInput:
+def parse_addon(data: Mapping[str, Any], *, new: bool = False) -> AddOnInput:
     c = Collector(data)
-    name_hu = c.text("name_hu", required=True, max_length=120)
-    name_en = c.text("name_en", required=True, max_length=120)
+    code = _new_code(c) if new else ""
+    name_hu, name_en = _names(c)
     price = _money(c, "price")
     vat = _vat(c)
-    kinds = [kind for kind in KINDS if c.raw(f"kind_{kind}") in {"1", "on", "true"}]
+    kinds = [kind for kind in KINDS if _flag(c, f"kind_{kind}")]
     if not kinds:
         c.fail("kinds", Msg(N_("Tick at least one service kind.")))
     plan_codes = _codes(c, "plan_codes") or None
@@ -136,12 +212,150 @@ def parse_addon(data: Mapping[str, Any]) -> AddOnInput:
     if both:
         c.fail("conflicts", Msg(N_("An add-on cannot both need and exclude %(codes)s."), codes=", ".join(sorted(both))))
     c.check()
-    flag = {"1", "on", "true"}
     return AddOnInput(
-        name_hu=name_hu or "", name_en=name_en or "", price=price, vat_rate=vat,
-        recurring=c.raw("recurring") in flag, portal=c.raw("portal") in flag, active=c.raw("active") in flag,
-        kinds=kinds, plan_codes=plan_codes, exclusive_group=group, requires=requires, conflicts=conflicts,
+        name_hu=name_hu, name_en=name_en, price=price, vat_rate=vat,
+        recurring=_flag(c, "recurring"), portal=_flag(c, "portal"), active=_flag(c, "active"),
+        kinds=kinds, plan_codes=plan_codes, exclusive_group=group, requires=requires, conflicts=conflicts, code=code,
     )
+
+
+CHANGE_MODES = ("by_fee", "immediate", "next_period")  # by_fee: an upgrade at once, a downgrade next period
+
+
+@dataclass
+class PlanChangeInput:
+    to_plan_id: int
+    mode: str
+
+
+def parse_plan_change(data: Mapping[str, Any]) -> PlanChangeInput:
+    c = Collector(data)
+    raw = c.raw("to_plan_id")
+    if not raw:
+        c.fail("to_plan_id", Msg(N_("Choose one.")))
+    elif not raw.isdigit() or len(raw) > 18:
+        c.fail("to_plan_id", Msg(N_("Choose one of the offered plans.")))
+    mode = c.choice("mode", CHANGE_MODES) or ""
+    c.check()
+    return PlanChangeInput(int(raw), mode)
+
+
+# Who may place or lift a hold: staff roles, and "system" for the dunning run (rules.SYSTEM).
+SUSPENSION_ROLES = ("agent", "supervisor", "system")
+SUSPENSION_BILLING = ("full", "suspension_fee", "none")  # models.SuspensionBilling
+LIFT_CONDITIONS = ("debt_settled",)  # the only condition the lifecycle checks
+MAX_VOLUNTARY_DAYS = 365
+
+
+@dataclass
+class SuspensionReasonInput:
+    name_hu: str
+    name_en: str
+    voluntary: bool
+    portal: bool
+    place_roles: list[str]
+    lift_roles: list[str]
+    billing: str
+    fee_on_suspend: str | None
+    fee_on_resume: str | None
+    lifts_on_swap: bool
+    max_days_in_12_months: int | None
+    lift_condition: str | None
+    immediate: bool
+    partial: bool
+    active: bool
+    code: str = ""
+
+    def settings(self) -> dict[str, Any]:
+        """The rule settings as the catalogue stores them (catalogue.rule_of reads them back):
+        only what is set, like the seeded rows."""
+        values = {"lift_condition": self.lift_condition, "immediate": self.immediate, "partial": self.partial,
+                  "max_days_in_12_months": self.max_days_in_12_months}
+        return {key: value for key, value in values.items() if value not in (None, False)}
+
+
+def _fee_code(c: Collector, name: str) -> str | None:
+    """A one-off fee's code or none (whether that fee exists is the service's to check)."""
+    code = c.raw(name)
+    if not code:
+        return None
+    if not _CODE.match(code):
+        c.fail(name, Msg(N_("Choose one of the offered values.")))
+        return None
+    return code
+
+
+def parse_suspension_reason(data: Mapping[str, Any], *, new: bool = False) -> SuspensionReasonInput:
+    c = Collector(data)
+    code = _new_code(c) if new else ""
+    name_hu, name_en = _names(c)
+    place = [role for role in SUSPENSION_ROLES if _flag(c, f"place_{role}")]
+    lift = [role for role in SUSPENSION_ROLES if _flag(c, f"lift_{role}")]
+    if not place:
+        c.fail("place_roles", Msg(N_("Tick who may place such a hold.")))
+    if not lift:
+        c.fail("lift_roles", Msg(N_("Tick who may lift such a hold.")))
+    billing = c.choice("billing", SUSPENSION_BILLING) or ""
+    voluntary = _flag(c, "voluntary")
+    limit: int | None = None
+    if voluntary:
+        limit = _whole(c, "max_days_in_12_months", 1, MAX_VOLUNTARY_DAYS)
+    elif c.raw("max_days_in_12_months"):
+        c.fail("max_days_in_12_months", Msg(N_("Only a voluntary suspension has a day limit: leave it empty.")))
+    result = SuspensionReasonInput(
+        name_hu=name_hu, name_en=name_en, voluntary=voluntary, portal=_flag(c, "portal"),
+        place_roles=place, lift_roles=lift, billing=billing, fee_on_suspend=_fee_code(c, "fee_on_suspend"),
+        fee_on_resume=_fee_code(c, "fee_on_resume"), lifts_on_swap=_flag(c, "lifts_on_swap"),
+        max_days_in_12_months=limit, lift_condition=c.choice("lift_condition", LIFT_CONDITIONS, required=False),
+        immediate=_flag(c, "immediate"), partial=_flag(c, "partial"), active=_flag(c, "active"), code=code)
+    c.check()
+    return result
+
+
+MAX_NOTICE_DAYS = 90
+
+
+@dataclass
+class TerminationReasonInput:
+    name_hu: str
+    name_en: str
+    notice_days: int
+    portal: bool
+    early_termination_fee: bool
+    active: bool
+    code: str = ""
+
+
+def parse_termination_reason(data: Mapping[str, Any], *, new: bool = False) -> TerminationReasonInput:
+    c = Collector(data)
+    code = _new_code(c) if new else ""
+    name_hu, name_en = _names(c)
+    notice = _whole(c, "notice_days", 0, MAX_NOTICE_DAYS)
+    c.check()
+    return TerminationReasonInput(name_hu=name_hu, name_en=name_en, notice_days=notice, portal=_flag(c, "portal"),
+                                  early_termination_fee=_flag(c, "early_termination_fee"), active=_flag(c, "active"),
+                                  code=code)
+
+
+@dataclass
+class OneOffFeeInput:
+    name_hu: str
+    name_en: str
+    amount: Decimal
+    vat_rate: Decimal
+    active: bool
+    code: str = ""
+
+
+def parse_fee(data: Mapping[str, Any], *, new: bool = False) -> OneOffFeeInput:
+    c = Collector(data)
+    code = _new_code(c) if new else ""
+    name_hu, name_en = _names(c)
+    amount = _money(c, "amount")
+    vat = _vat(c)
+    c.check()
+    return OneOffFeeInput(name_hu=name_hu, name_en=name_en, amount=amount, vat_rate=vat, active=_flag(c, "active"),
+                          code=code)
 
 
 # ---------------------------------------------------------------- contracts and services

@@ -1,16 +1,20 @@
-"""Every operation of the subscriptions domain that changes state. So far: the number pool
-(load ranges, allocate, quarantine, search). Services never commit: the caller's transaction does.
+"""Operations of the subscriptions domain that change state: the number pool (load ranges,
+allocate, quarantine, search) and the administrator's catalogue. Services never commit: the
+caller's transaction does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
@@ -22,18 +26,36 @@ from backoffice.identifiers import InvalidIdentifierError, phone_e164
 from backoffice.subscriptions import rules
 from backoffice.subscriptions.models import (
     AddOn,
+    ChangeMode,
     NumberKind,
     NumberStatus,
     OneOffFee,
     Plan,
+    PlanChangeRule,
     PoolNumber,
     SuspensionReason,
     TerminationReason,
 )
-from backoffice.subscriptions.schemas import ALLOWANCE_FIELDS, MONEY_FIELDS, AddOnInput, PlanInput
+from backoffice.subscriptions.schemas import (
+    ALLOWANCE_FIELDS,
+    MONEY_FIELDS,
+    USAGE_PRICE_FIELDS,
+    AddOnInput,
+    OneOffFeeInput,
+    PlanChangeInput,
+    PlanInput,
+    SuspensionReasonInput,
+    TerminationReasonInput,
+)
 
 MAX_RANGE = 1_000_000
-QUARANTINE_DAYS = rules.QUARANTINE_DAYS
+QUARANTINE_DAYS = rules.QUARANTINE_DAYS  # the installation's setting (BACKOFFICE_QUARANTINE_DAYS), see configure()
+
+
+def configure(*, quarantine_days: int) -> None:
+    """Set from the settings when the app or a command starts."""
+    global QUARANTINE_DAYS
+    QUARANTINE_DAYS = quarantine_days
 _WANTED_TYPE = {
     NumberKind.MOBILE.value: {phonenumbers.PhoneNumberType.MOBILE},
     NumberKind.GEOGRAPHIC.value: {phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -144,7 +166,7 @@ async def allocate(
 
 
 async def quarantine(
-    session: AsyncSession, actor: Principal | None, number: str, days: int = QUARANTINE_DAYS,
+    session: AsyncSession, actor: Principal | None, number: str, days: int | None = None,
     terminated_on: dt.date | None = None,
 ) -> PoolNumber:
     """A terminated service's number rests before anyone else gets it (counted from the day the
@@ -155,7 +177,8 @@ async def quarantine(
     if row.status != NumberStatus.ALLOCATED.value:
         raise ConflictError("number_not_allocated", Msg(N_("Only an allocated number goes to quarantine.")))
     row.status = NumberStatus.QUARANTINE.value
-    row.quarantine_until = (terminated_on or clock.today()) + dt.timedelta(days=days)
+    row.quarantine_until = (terminated_on or clock.today()) + dt.timedelta(
+        days=QUARANTINE_DAYS if days is None else days)
     row.service_id = None
     await session.flush()
     await audit.record(session, actor, "numbers.quarantined", "pool_number", row.number,
@@ -218,13 +241,71 @@ async def catalogue_view(session: AsyncSession) -> CatalogueView:
 
 
 # ---------------------------------------------------------------- catalogue administration
+#
+# Plans and add-ons carry a version counter: a stale form is refused by it. The reasons and the
+# one-off fees have none; their forms carry a fingerprint of the values they were opened with,
+# compared under a row lock, so a change saved meanwhile is never silently overwritten either.
 
-PLAN_AUDIT_FIELDS = ["name_hu", "name_en", *MONEY_FIELDS, "vat_rate", *ALLOWANCE_FIELDS, "portal_selectable",
-                     "active"]
+PLAN_AUDIT_FIELDS = ["name_hu", "name_en", *MONEY_FIELDS, "vat_rate", *ALLOWANCE_FIELDS, "voice_rounding",
+                     *USAGE_PRICE_FIELDS, "download_mbps", "channel_count", "portal_selectable", "active"]
+ADDON_AUDIT_FIELDS = ["name_hu", "name_en", "price", "vat_rate", "recurring", "portal", "active", "kinds",
+                      "plan_codes", "exclusive_group", "requires", "conflicts"]
+SUSPENSION_REASON_FIELDS = ["name_hu", "name_en", "voluntary", "portal", "place_roles", "lift_roles", "billing",
+                            "fee_on_suspend", "fee_on_resume", "lifts_on_swap", "settings", "active"]
+TERMINATION_REASON_FIELDS = ["name_hu", "name_en", "notice_days", "portal", "early_termination_fee", "active"]
+FEE_FIELDS = ["name_hu", "name_en", "amount", "vat_rate", "active"]
+_RULE_SETTINGS = ("lift_condition", "immediate", "partial", "max_days_in_12_months")
 
 
-def _plan_snapshot(plan: Plan) -> dict[str, Any]:
-    return {name: str(v) if isinstance(v := getattr(plan, name), Decimal) else v for name in PLAN_AUDIT_FIELDS}
+def _snapshot(row: Any, fields: list[str]) -> dict[str, Any]:
+    return {name: str(v) if isinstance(v := getattr(row, name), Decimal) else v for name in fields}
+
+
+def fingerprint(row: Any, fields: list[str]) -> str:
+    """What a form remembers of the values it showed, to tell whether they changed meanwhile."""
+    text = json.dumps(_snapshot(row, fields), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _stale(what: str, current: Any) -> ConflictError:
+    messages = {
+        "plan": N_("Someone else changed this plan after you opened it. Check the values now saved and try again."),
+        "addon": N_("Someone else changed this add-on after you opened it. "
+                    "Check the values now saved and try again."),
+        "reason": N_("Someone else changed this reason after you opened it. "
+                     "Check the values now saved and try again."),
+        "fee": N_("Someone else changed this fee after you opened it. Check the values now saved and try again."),
+    }
+    return ConflictError(f"stale_{what}", Msg(messages[what]), current=current)
+
+
+async def _record_change(session: AsyncSession, actor: Principal | None, action: str, entity_type: str,
+                         code: str, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Audit an edit; a save that changed nothing leaves no entry."""
+    if before != after:
+        await audit.record(session, actor, action, entity_type, code, before, after)
+
+
+async def _next_sort_order(session: AsyncSession, model: Any) -> int:
+    """A new entry goes to the end of its list."""
+    return int(await session.scalar(select(func.coalesce(func.max(model.sort_order), -1))) or 0) + 1
+
+
+def _code_taken(code: str) -> ValidationFailedError:
+    return ValidationFailedError("code_taken", Msg(N_("The code %(code)s is already taken."), code=code), field="code")
+
+
+async def _insert_new(session: AsyncSession, model: Any, row: Any) -> None:
+    """Insert a new catalogue row whose code must be unique. The check before is what answers in
+    practice; the savepoint catches a concurrent insert of the same code."""
+    if await session.scalar(select(model.id).where(model.code == row.code)) is not None:
+        raise _code_taken(row.code)
+    row.sort_order = await _next_sort_order(session, model)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:
+        raise _code_taken(row.code) from exc
 
 
 async def get_plan(session: AsyncSession, plan_id: int) -> Plan:
@@ -234,26 +315,118 @@ async def get_plan(session: AsyncSession, plan_id: int) -> Plan:
     return plan
 
 
-async def update_plan(
-    session: AsyncSession, actor: Principal | None, plan_id: int, data: PlanInput, version: int | None
-) -> Plan:
-    """An administrator changes a plan's names, fees, allowances and flags (new prices apply to
-    the days after the change; billing reads the plan in force)."""
-    plan = await get_plan(session, plan_id)
-    stale = ConflictError("stale_plan", Msg(N_("Someone else changed this plan after you opened it. "
-                                                "Check the values now saved and try again.")), current=plan)
-    if version is not None and plan.version != version:
-        raise stale
-    before = _plan_snapshot(plan)
-    for name in PLAN_AUDIT_FIELDS:
-        setattr(plan, name, getattr(data, name))
-    await flush_versioned(session, stale)
-    await audit.record(session, actor, "catalogue.plan_changed", "plan", plan.code, before, _plan_snapshot(plan))
+async def create_plan(session: AsyncSession, actor: Principal | None, data: PlanInput) -> Plan:
+    """An administrator adds a plan of a kind (PlanInput.kind and .code, from parse_new_plan)."""
+    plan = Plan(code=data.code, kind=data.kind, **{name: getattr(data, name) for name in PLAN_AUDIT_FIELDS})
+    await _insert_new(session, Plan, plan)
+    await audit.record(session, actor, "catalogue.plan_created", "plan", plan.code, None,
+                       {"kind": plan.kind, **_snapshot(plan, PLAN_AUDIT_FIELDS)})
     return plan
 
 
-ADDON_AUDIT_FIELDS = ["name_hu", "name_en", "price", "vat_rate", "recurring", "portal", "active", "kinds",
-                      "plan_codes", "exclusive_group", "requires", "conflicts"]
+async def update_plan(
+    session: AsyncSession, actor: Principal | None, plan_id: int, data: PlanInput, version: int | None
+) -> Plan:
+    """An administrator changes a plan's names, fees, allowances, usage prices and flags (new
+    prices apply to the days after the change; billing reads the plan in force)."""
+    plan = await get_plan(session, plan_id)
+    stale = _stale("plan", plan)
+    if version is not None and plan.version != version:
+        raise stale
+    before = _snapshot(plan, PLAN_AUDIT_FIELDS)
+    for name in PLAN_AUDIT_FIELDS:
+        setattr(plan, name, getattr(data, name))
+    await flush_versioned(session, stale)
+    await _record_change(session, actor, "catalogue.plan_changed", "plan", plan.code, before,
+                         _snapshot(plan, PLAN_AUDIT_FIELDS))
+    return plan
+
+
+# ---------------------------------------------------------------- allowed plan changes
+
+
+@dataclass
+class PlanChangeRow:
+    rule: PlanChangeRule
+    target: Plan
+    by_fee: str  # the mode the fees alone would give: an upgrade at once, a downgrade next period
+
+
+def mode_by_fee(plan: Plan, target: Plan) -> str:
+    """The lifecycle's default (rules.plan_change_effective): a dearer plan is an upgrade."""
+    return ChangeMode.IMMEDIATE.value if target.monthly_fee > plan.monthly_fee else ChangeMode.NEXT_PERIOD.value
+
+
+async def plan_changes(session: AsyncSession, plan: Plan) -> list[PlanChangeRow]:
+    rows = await session.execute(
+        select(PlanChangeRule, Plan).join(Plan, Plan.id == PlanChangeRule.to_plan_id)
+        .where(PlanChangeRule.from_plan_id == plan.id).order_by(Plan.sort_order, Plan.id))
+    return [PlanChangeRow(rule, target, mode_by_fee(plan, target)) for rule, target in rows.tuples()]
+
+
+async def plan_change_targets(session: AsyncSession, plan: Plan) -> list[Plan]:
+    """The plans a new rule may lead to: the same kind, not the plan itself, no rule yet."""
+    have = select(PlanChangeRule.to_plan_id).where(PlanChangeRule.from_plan_id == plan.id)
+    return list(await session.scalars(
+        select(Plan).where(Plan.kind == plan.kind, Plan.id != plan.id, Plan.id.not_in(have))
+        .order_by(Plan.sort_order, Plan.id)))
+
+
+async def _allowed_changes(session: AsyncSession, plan: Plan) -> dict[str, str]:
+    return {row.target.code: row.rule.mode for row in await plan_changes(session, plan)}
+
+
+async def set_plan_change(
+    session: AsyncSession, actor: Principal | None, plan_id: int, data: PlanChangeInput
+) -> PlanChangeRule:
+    """Allow `plan` to change to another plan of its kind, at once, from the next period, or as
+    the fees say; a rule that exists gets the new mode. The mode is stored resolved, because the
+    lifecycle reads immediate or next_period."""
+    plan = await get_plan(session, plan_id)
+    target = await session.get(Plan, data.to_plan_id) if storable_id(data.to_plan_id) else None
+    if target is None:
+        raise ValidationFailedError("unknown_plan", Msg(N_("Choose one of the offered plans.")), field="to_plan_id")
+    if target.id == plan.id:
+        raise ValidationFailedError("same_plan", Msg(N_("A plan cannot change to itself.")), field="to_plan_id")
+    if target.kind != plan.kind:
+        raise ValidationFailedError("other_kind", Msg(N_(
+            "A plan can only change to a plan of the same service kind.")), field="to_plan_id")
+    mode = mode_by_fee(plan, target) if data.mode == "by_fee" else data.mode
+    before = await _allowed_changes(session, plan)
+    rule = (await session.execute(select(PlanChangeRule).where(
+        PlanChangeRule.from_plan_id == plan.id, PlanChangeRule.to_plan_id == target.id))).scalar_one_or_none()
+    if rule is None:
+        rule = PlanChangeRule(from_plan_id=plan.id, to_plan_id=target.id, mode=mode)
+        try:
+            async with session.begin_nested():
+                session.add(rule)
+        except IntegrityError as exc:  # added meanwhile by someone else
+            raise ConflictError("plan_change_exists", Msg(N_(
+                "Someone else added this plan change meanwhile; check it and try again.")),
+                field="to_plan_id") from exc
+    else:
+        rule.mode = mode
+        await session.flush()
+    await _record_change(session, actor, "catalogue.plan_change_set", "plan", plan.code,
+                         {"allowed_changes": before}, {"allowed_changes": {**before, target.code: mode}})
+    return rule
+
+
+async def remove_plan_change(session: AsyncSession, actor: Principal | None, plan_id: int, rule_id: int) -> None:
+    """Withdraw a plan change; services already changed (or scheduled to) keep what they have."""
+    plan = await get_plan(session, plan_id)
+    rule = await session.get(PlanChangeRule, rule_id) if storable_id(rule_id) else None
+    if rule is None or rule.from_plan_id != plan.id:
+        raise NotFoundError("plan_change_not_found", Msg(N_(
+            "This plan change is no longer allowed (someone removed it meanwhile).")))
+    before = await _allowed_changes(session, plan)
+    await session.delete(rule)
+    await session.flush()
+    await _record_change(session, actor, "catalogue.plan_change_removed", "plan", plan.code,
+                         {"allowed_changes": before}, {"allowed_changes": await _allowed_changes(session, plan)})
+
+
+# ---------------------------------------------------------------- add-ons
 
 
 async def get_addon(session: AsyncSession, addon_id: int) -> AddOn:
@@ -263,17 +436,10 @@ async def get_addon(session: AsyncSession, addon_id: int) -> AddOn:
     return addon
 
 
-async def update_addon(
-    session: AsyncSession, actor: Principal | None, addon_id: int, data: AddOnInput, version: int | None
-) -> AddOn:
-    """An administrator changes an add-on; the codes it names must be real catalogue entries of
-    the kinds it applies to, so the lifecycle's rules never meet a dangling reference."""
-    addon = await get_addon(session, addon_id)
-    stale = ConflictError("stale_addon", Msg(N_("Someone else changed this add-on after you opened it. "
-                                                 "Check the values now saved and try again.")), current=addon)
-    if version is not None and addon.version != version:
-        raise stale
-    others = set(await session.scalars(select(AddOn.code).where(AddOn.id != addon.id)))
+async def _check_addon_references(session: AsyncSession, data: AddOnInput, addon_id: int | None) -> None:
+    """The codes an add-on names must be real catalogue entries of the kinds it applies to, so
+    the lifecycle's rules never meet a dangling reference."""
+    others = set(await session.scalars(select(AddOn.code).where(AddOn.id != (addon_id or 0))))
     plans = {code: kind for code, kind in (await session.execute(select(Plan.code, Plan.kind))).all()}
     errors: dict[str, Msg | str] = {}
     for name in ("requires", "conflicts"):
@@ -285,13 +451,162 @@ async def update_addon(
         errors["plan_codes"] = Msg(N_("No plan of the ticked kinds is called %(codes)s."), codes=", ".join(wrong_plans))
     if errors:
         raise ValidationFailedError("validation_failed", Msg(N_("Some fields need correcting.")), errors=errors)
-    before = _addon_snapshot(addon)
-    for name in ADDON_AUDIT_FIELDS:
-        setattr(addon, name, getattr(data, name))
-    await flush_versioned(session, stale)
-    await audit.record(session, actor, "catalogue.addon_changed", "addon", addon.code, before, _addon_snapshot(addon))
+
+
+async def create_addon(session: AsyncSession, actor: Principal | None, data: AddOnInput) -> AddOn:
+    if await session.scalar(select(AddOn.id).where(AddOn.code == data.code)) is not None:
+        raise _code_taken(data.code)
+    await _check_addon_references(session, data, None)
+    addon = AddOn(code=data.code, **{name: getattr(data, name) for name in ADDON_AUDIT_FIELDS})
+    await _insert_new(session, AddOn, addon)
+    await audit.record(session, actor, "catalogue.addon_created", "addon", addon.code, None,
+                       _snapshot(addon, ADDON_AUDIT_FIELDS))
     return addon
 
 
-def _addon_snapshot(addon: AddOn) -> dict[str, Any]:
-    return {name: str(v) if isinstance(v := getattr(addon, name), Decimal) else v for name in ADDON_AUDIT_FIELDS}
+async def update_addon(
+    session: AsyncSession, actor: Principal | None, addon_id: int, data: AddOnInput, version: int | None
+) -> AddOn:
+    """An administrator changes an add-on; see _check_addon_references."""
+    addon = await get_addon(session, addon_id)
+    stale = _stale("addon", addon)
+    if version is not None and addon.version != version:
+        raise stale
+    await _check_addon_references(session, data, addon.id)
+    before = _snapshot(addon, ADDON_AUDIT_FIELDS)
+    for name in ADDON_AUDIT_FIELDS:
+        setattr(addon, name, getattr(data, name))
+    await flush_versioned(session, stale)
+    await _record_change(session, actor, "catalogue.addon_changed", "addon", addon.code, before,
+                         _snapshot(addon, ADDON_AUDIT_FIELDS))
+    return addon
+
+
+# ---------------------------------------------------------------- reasons and one-off fees
+
+
+async def _get_row(session: AsyncSession, model: Any, row_id: int, *, lock: bool = False) -> Any:
+    row = None
+    if storable_id(row_id):
+        # Locked (on PostgreSQL) while an edit compares and writes; SQLite's writers queue anyway.
+        row = await session.get(model, row_id, with_for_update=lock or None, populate_existing=lock)
+    if row is None:
+        raise NotFoundError("not_found", Msg(N_("There is no such catalogue entry.")))
+    return row
+
+
+async def _edit(session: AsyncSession, actor: Principal | None, model: Any, row_id: int, values: dict[str, Any],
+                seen: str | None, what: str, entity_type: str) -> Any:
+    """Write `values` onto a row without a version counter: refused when its fingerprint moved."""
+    fields = list(values)
+    row = await _get_row(session, model, row_id, lock=True)
+    if seen is not None and seen != fingerprint(row, fields):
+        raise _stale(what, row)
+    before = _snapshot(row, fields)
+    for name, value in values.items():
+        setattr(row, name, value)
+    await session.flush()
+    await _record_change(session, actor, f"catalogue.{entity_type}_changed", entity_type, row.code, before,
+                         _snapshot(row, fields))
+    return row
+
+
+async def get_suspension_reason(session: AsyncSession, reason_id: int) -> SuspensionReason:
+    reason: SuspensionReason = await _get_row(session, SuspensionReason, reason_id)
+    return reason
+
+
+async def _suspension_values(session: AsyncSession, data: SuspensionReasonInput,
+                             old_settings: dict[str, Any]) -> dict[str, Any]:
+    """The row's values from the form; the fees it names must be one-off fees of the catalogue."""
+    fees = set(await session.scalars(select(OneOffFee.code)))
+    errors: dict[str, Msg | str] = {}
+    for name in ("fee_on_suspend", "fee_on_resume"):
+        code = getattr(data, name)
+        if code is not None and code not in fees:
+            errors[name] = Msg(N_("There is no one-off fee %(code)s."), code=code)
+    if errors:
+        raise ValidationFailedError("validation_failed", Msg(N_("Some fields need correcting.")), errors=errors)
+    # Settings this screen does not know stay as they were.
+    settings = {k: v for k, v in (old_settings or {}).items() if k not in _RULE_SETTINGS} | data.settings()
+    return {"name_hu": data.name_hu, "name_en": data.name_en, "voluntary": data.voluntary, "portal": data.portal,
+            "place_roles": data.place_roles, "lift_roles": data.lift_roles, "billing": data.billing,
+            "fee_on_suspend": data.fee_on_suspend, "fee_on_resume": data.fee_on_resume,
+            "lifts_on_swap": data.lifts_on_swap, "settings": settings, "active": data.active}
+
+
+async def create_suspension_reason(
+    session: AsyncSession, actor: Principal | None, data: SuspensionReasonInput
+) -> SuspensionReason:
+    """A new reason works through the generic rules (roles, billing, fees, limit, flags); only the
+    seeded codes have behaviour of their own in the lifecycle."""
+    values = await _suspension_values(session, data, {})
+    reason = SuspensionReason(code=data.code, **values)
+    await _insert_new(session, SuspensionReason, reason)
+    await audit.record(session, actor, "catalogue.suspension_reason_created", "suspension_reason", reason.code,
+                       None, _snapshot(reason, SUSPENSION_REASON_FIELDS))
+    return reason
+
+
+async def update_suspension_reason(
+    session: AsyncSession, actor: Principal | None, reason_id: int, data: SuspensionReasonInput, seen: str | None
+) -> SuspensionReason:
+    """Change a reason's consequences (its code stays: the lifecycle and the holds refer to it).
+    Holds already placed keep the billing rule they were placed with."""
+    reason = await _get_row(session, SuspensionReason, reason_id, lock=True)
+    values = await _suspension_values(session, data, dict(reason.settings or {}))
+    row: SuspensionReason = await _edit(session, actor, SuspensionReason, reason_id, values, seen, "reason",
+                                        "suspension_reason")
+    return row
+
+
+async def get_termination_reason(session: AsyncSession, reason_id: int) -> TerminationReason:
+    reason: TerminationReason = await _get_row(session, TerminationReason, reason_id)
+    return reason
+
+
+def _termination_values(data: TerminationReasonInput) -> dict[str, Any]:
+    return {name: getattr(data, name) for name in TERMINATION_REASON_FIELDS}
+
+
+async def create_termination_reason(
+    session: AsyncSession, actor: Principal | None, data: TerminationReasonInput
+) -> TerminationReason:
+    reason = TerminationReason(code=data.code, **_termination_values(data))
+    await _insert_new(session, TerminationReason, reason)
+    await audit.record(session, actor, "catalogue.termination_reason_created", "termination_reason", reason.code,
+                       None, _snapshot(reason, TERMINATION_REASON_FIELDS))
+    return reason
+
+
+async def update_termination_reason(
+    session: AsyncSession, actor: Principal | None, reason_id: int, data: TerminationReasonInput, seen: str | None
+) -> TerminationReason:
+    """New notice applies to terminations requested from now on; scheduled ones keep their date."""
+    row: TerminationReason = await _edit(session, actor, TerminationReason, reason_id, _termination_values(data),
+                                         seen, "reason", "termination_reason")
+    return row
+
+
+async def get_fee(session: AsyncSession, fee_id: int) -> OneOffFee:
+    fee: OneOffFee = await _get_row(session, OneOffFee, fee_id)
+    return fee
+
+
+def _fee_values(data: OneOffFeeInput) -> dict[str, Any]:
+    return {name: getattr(data, name) for name in FEE_FIELDS}
+
+
+async def create_fee(session: AsyncSession, actor: Principal | None, data: OneOffFeeInput) -> OneOffFee:
+    fee = OneOffFee(code=data.code, **_fee_values(data))
+    await _insert_new(session, OneOffFee, fee)
+    await audit.record(session, actor, "catalogue.fee_created", "fee", fee.code, None, _snapshot(fee, FEE_FIELDS))
+    return fee
+
+
+async def update_fee(
+    session: AsyncSession, actor: Principal | None, fee_id: int, data: OneOffFeeInput, seen: str | None
+) -> OneOffFee:
+    """A new amount applies to fees incurred from now on; a fee is priced when incurred."""
+    row: OneOffFee = await _edit(session, actor, OneOffFee, fee_id, _fee_values(data), seen, "fee", "fee")
+    return row

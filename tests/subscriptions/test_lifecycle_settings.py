@@ -86,3 +86,25 @@ async def test_two_daily_jobs_at_once_apply_a_scheduled_change_once(
             ServiceEvent.service_id == service.id, ServiceEvent.action == "terminate")))
     assert pending is not None and pending.status == "applied"
     assert [e.details.get("scheduled", False) for e in applied] == [True, False]  # booked once, applied once
+
+
+async def test_a_hold_keeps_its_rules_after_its_reason_is_withdrawn_from_the_catalogue(
+    maker: Maker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from backoffice.errors import ForbiddenError
+    from backoffice.subscriptions.models import SuspensionReason
+    from tests.subscriptions.helpers import AGENT, SUPERVISOR
+
+    await seed_catalogue(maker)
+    service = await active_sim(maker)
+    await act(maker, service, "suspend", SUPERVISOR, reason="fraud")
+    async with maker() as s, s.begin():
+        await s.execute(update(SuspensionReason).where(SuspensionReason.code == "fraud").values(active=False))
+    with pytest.raises(ForbiddenError):  # still only a supervisor lifts it
+        await act(maker, service, "resume", AGENT, reason="fraud")
+    with pytest.raises(ValidationFailedError):  # but nobody places a new one
+        await act(maker, await active_sim(maker), "suspend", SUPERVISOR, reason="fraud")
+    await act(maker, service, "resume", SUPERVISOR, reason="fraud")
+    assert (await load(maker, service.id)).state == "active"

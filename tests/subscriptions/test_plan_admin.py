@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backoffice.audit import AuditEntry
 from backoffice.subscriptions.catalogue import seed_demo_catalogue
 from backoffice.subscriptions.models import Plan
+from backoffice.subscriptions.schemas import USAGE_PRICE_FIELDS
 from tests.conftest import post_form
 from tests.customers.helpers import field_error, input_value
 
@@ -34,7 +35,8 @@ def form(plan: Plan, **changes: Any) -> dict[str, Any]:
               "commitment_monthly_discount": str(plan.commitment_monthly_discount),
               "early_termination_cap": str(plan.early_termination_cap), "included_minutes": "100",
               "included_sms": "100", "included_data_mb": "2048", "portal_selectable": "1", "active": "1",
-              "version": str(plan.version)}
+              "voice_rounding": plan.voice_rounding, "version": str(plan.version)}
+    values.update({name: str(getattr(plan, name)) for name in USAGE_PRICE_FIELDS})
     values.update(changes)
     return values
 
