@@ -303,7 +303,7 @@ async def _suspend(session: AsyncSession, ctx: _Ctx, data: ActionInput, effectiv
     day = effective or _effective(data, ctx.today)
     if rule.immediate and day > ctx.today:
         raise ValidationFailedError("immediate_reason", Msg(N_(
-            "A %(reason)s hold takes effect at once; it cannot be dated ahead."), reason=rule.label), field="when")
+            "A hold for “%(reason)s” takes effect at once; it cannot be dated ahead."), reason=rule.label), field="when")
     decision = _decide(ctx, Action.SUSPEND, placing=code, rules=all_rules)
     end = data.end_date
     if rule.voluntary:
@@ -378,7 +378,7 @@ async def _resume(session: AsyncSession, ctx: _Ctx, data: ActionInput, effective
         account = await get_billing_account(session, ctx.contract.billing_account_id)
         if account.balance > 0:
             raise ConflictError("debt_not_settled", Msg(N_(
-                "The payer still owes %(amount)s Ft: a %(reason)s hold is lifted only when the debt is paid "
+                "The payer still owes %(amount)s Ft: a hold for “%(reason)s” is lifted only when the debt is paid "
                 "or an arrangement is agreed."), amount=f"{account.balance:,.0f}".replace(",", " "),
                 reason=rule.label), field="arrangement")
     fees = await _fee(session, rule.fee_on_resume if rule else None)
@@ -513,7 +513,7 @@ async def _swap_sim(session: AsyncSession, ctx: _Ctx, data: ActionInput, effecti
                       details={"old_iccid": ctx.sim.iccid if ctx.sim else None, "new_iccid": data.iccid})
     preview.notes.append(Msg(N_("The old SIM card is blocked for good; the number stays.")))
     for code in lifted:
-        preview.notes.append(Msg(N_("The %(reason)s hold ends."), reason=all_rules[code].label))
+        preview.notes.append(Msg(N_("The hold for “%(reason)s” ends."), reason=all_rules[code].label))
 
     async def apply(who: str) -> None:
         service = ctx.service

@@ -118,7 +118,7 @@ async def test_a_sim_swap_ends_a_lost_sim_hold_but_not_a_non_payment_hold(maker:
     await act(maker, sim, "suspend", reason="lost_or_stolen")
     await act(maker, sim, "suspend", SUPERVISOR, reason="non_payment")
     outcome = await act(maker, sim, "swap_sim", **new_card())
-    assert any("Lost or stolen SIM hold ends" in english(n) for n in outcome.preview.notes)
+    assert any("hold for “Lost or stolen SIM” ends" in english(n) for n in outcome.preview.notes)
     assert (await load(maker, sim.id)).state == "suspended"
     holds = (await intervals(maker, sim.id))["holds"]
     assert [(code, lifted is not None) for code, _, lifted in holds] == [("lost_or_stolen", True),
