@@ -45,6 +45,7 @@ bench: $(TEST_STAMP) $(HTMX)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; }
 	$(PY) bench/run.py
 	$(PY) bench/documents_intake.py
+	$(PY) bench/subscriptions.py
 
 LOCALE_DIR := backoffice/locale
 POT := $(LOCALE_DIR)/messages.pot

@@ -21,7 +21,11 @@ DEMO_ACCOUNTS = [("agent", "agent", "Demo Ügyintéző"), ("supervisor", "superv
 
 
 def _run(work: Callable[[Any], Awaitable[T]]) -> T:
+    import backoffice.models  # noqa: F401 - every table, so that foreign keys resolve in any command
+    from backoffice.subscriptions import services as subscription_services
+
     settings = Settings.from_env()
+    subscription_services.configure(quarantine_days=settings.quarantine_days)
 
     async def runner() -> T:
         engine = make_engine(settings.database_url)
@@ -83,7 +87,9 @@ async def _seed_reference_data(maker: Any) -> None:
 @click.option("--seed", "seed_value", type=int, default=1, show_default=True)
 @click.option("--demo-accounts", is_flag=True, help="Also create the demo staff accounts (password 'demo').")
 @click.option("--if-empty", is_flag=True, help="Do nothing when customers already exist.")
-def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> None:
+@click.option("--services/--no-services", "with_services", default=True, show_default=True,
+              help="Also give the new customers contracts and services (about two services each).")
+def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool, with_services: bool) -> None:
     """Make realistic Hungarian demo data; the same seed gives the same data."""
     from rich.progress import Progress
 
@@ -93,8 +99,11 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> No
     from backoffice.staff.models import StaffUser
     from backoffice.subscriptions.catalogue import seed_demo_catalogue
     from backoffice.subscriptions.cli import load_demo_ranges
+    from backoffice.subscriptions.seed import SeededSubscriptions, seed_subscriptions
 
-    async def work(maker: Any) -> int:
+    timings: dict[str, float] = {}
+
+    async def work(maker: Any) -> tuple[int, SeededSubscriptions]:
         await _seed_reference_data(maker)
         async with transaction(maker) as session:
             await seed_demo_catalogue(session)
@@ -104,15 +113,28 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool) -> No
                     if await session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
                         await staff.create_user(session, None, username, role, "demo", name, allow_weak=True)
             existing = await session.scalar(select(func.count()).select_from(Party)) or 0
-        if if_empty and existing:
-            return 0
+            last_party = await session.scalar(select(func.coalesce(func.max(Party.id), 0))) or 0
+        if (if_empty and existing) or count <= 0:
+            return 0, SeededSubscriptions()
         with Progress(disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("customers", total=count)
-            return await seed_customers(maker, count, seed_value, lambda n: bar.advance(task, n))
+            made = await seed_customers(maker, count, seed_value, lambda n: bar.advance(task, n))
+            timings["customers"] = time.perf_counter() - started
+            if not with_services:
+                return made, SeededSubscriptions()
+            task = bar.add_task("services", total=made)
+            # Only the customers just made: customers entered by hand keep what they have.
+            subscriptions = await seed_subscriptions(maker, seed_value, lambda n: bar.advance(task, n),
+                                                     after_party_id=int(last_party))
+            return made, subscriptions
 
     started = time.perf_counter()
-    made = _run(work)
-    click.echo(f"seeded {made} customers in {time.perf_counter() - started:.1f} s")
+    made, subscriptions = _run(work)
+    total = time.perf_counter() - started
+    click.echo(f"seeded {made} customers in {timings.get('customers', total):.1f} s")
+    if subscriptions.services:
+        click.echo(f"seeded {subscriptions.contracts} contracts with {subscriptions.services} services in "
+                   f"{total - timings['customers']:.1f} s")
 
 
 @main.group()
@@ -193,7 +215,8 @@ def token_revoke(username: str | None, token_stdin: bool) -> None:
 
 
 from backoffice.documents.cli import documents  # noqa: E402 - each domain's commands join the group here
-from backoffice.subscriptions.cli import numbers  # noqa: E402
+from backoffice.subscriptions.cli import numbers, subscriptions  # noqa: E402
 
 main.add_command(documents)
 main.add_command(numbers)
+main.add_command(subscriptions)

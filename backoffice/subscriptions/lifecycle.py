@@ -303,7 +303,8 @@ async def _suspend(session: AsyncSession, ctx: _Ctx, data: ActionInput, effectiv
     day = effective or _effective(data, ctx.today)
     if rule.immediate and day > ctx.today:
         raise ValidationFailedError("immediate_reason", Msg(N_(
-            "A hold for “%(reason)s” takes effect at once; it cannot be dated ahead."), reason=rule.label), field="when")
+            "A hold for “%(reason)s” takes effect at once; it cannot be dated ahead."), reason=rule.label),
+            field="when")
     decision = _decide(ctx, Action.SUSPEND, placing=code, rules=all_rules)
     end = data.end_date
     if rule.voluntary:

@@ -382,9 +382,12 @@ class PendingAction(IdMixin, VersionedMixin, Base):
     (`backoffice subscriptions apply-due`) applies it on its effective date."""
 
     __tablename__ = "pending_actions"
-    __table_args__ = (Index("ix_pending_actions_due", "status", "effective_date"),)
+    # The daily job reads by (status, date); a service page by (service, status): without the second,
+    # SQLite's planner walks every pending row of the installation through the first.
+    __table_args__ = (Index("ix_pending_actions_due", "status", "effective_date"),
+                      Index("ix_pending_actions_service", "service_id", "status"))
 
-    service_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("services.id"), nullable=True, index=True)
+    service_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("services.id"), nullable=True)
     contract_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("contracts.id"), nullable=True,
                                                    index=True)
     action: Mapped[str] = mapped_column(String(32))

@@ -154,7 +154,7 @@ def upgrade() -> None:
     with op.batch_alter_table('pending_actions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pending_actions_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index('ix_pending_actions_due', ['status', 'effective_date'], unique=False)
-        batch_op.create_index(batch_op.f('ix_pending_actions_service_id'), ['service_id'], unique=False)
+        batch_op.create_index('ix_pending_actions_service', ['service_id', 'status'], unique=False)
 
     op.create_table('service_addons',
     sa.Column('service_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -331,7 +331,7 @@ def downgrade() -> None:
 
     op.drop_table('service_addons')
     with op.batch_alter_table('pending_actions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pending_actions_service_id'))
+        batch_op.drop_index('ix_pending_actions_service')
         batch_op.drop_index('ix_pending_actions_due')
         batch_op.drop_index(batch_op.f('ix_pending_actions_contract_id'))
 
