@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -149,8 +152,70 @@ def _configure_sqlite(engine: Engine) -> None:
             # committed data, as under PostgreSQL's READ COMMITTED, and there is no BEGIN or
             # COMMIT to send to the driver's thread.
             return
-        # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade; and
+        # they queue in this process first, in order: SQLite's own busy handler lets a waiting
+        # writer sleep in growing steps (up to 100 ms) while others slip in, so under load a few
+        # requests waited seconds while the rest went through.
+        lock = _writer_lock()
+        if lock is not None:
+            try:
+                await_(asyncio.wait_for(lock.acquire(), WRITER_QUEUE_TIMEOUT_S))
+            except TimeoutError:
+                lock = None  # a lock never given back must not stop every write: SQLite still serialises
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        if lock is not None:
+            conn.info["writer_lock"] = lock
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn: Any) -> None:
+        lock = conn.info.pop("writer_lock", None)
+        if lock is None:
+            return
+        try:
+            # Committed here, before the next writer is let in (the driver's own commit that
+            # follows finds no transaction and does nothing).
+            conn.exec_driver_sql("COMMIT")
+        finally:
+            lock.release()
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn: Any) -> None:
+        lock = conn.info.pop("writer_lock", None)
+        if lock is None:
+            return
+        try:
+            if conn.connection.driver_connection.in_transaction:
+                conn.exec_driver_sql("ROLLBACK")
+        finally:
+            lock.release()
+
+
+    @event.listens_for(engine, "reset")
+    def _reset(_dbapi_conn: Any, record: Any, _state: Any) -> None:
+        lock = record.info.pop("writer_lock", None)  # a connection handed back mid-transaction
+        if lock is not None and lock.locked():
+            lock.release()
+
+
+WRITER_QUEUE_TIMEOUT_S = 30.0
+_writer_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _writer_lock() -> asyncio.Lock | None:
+    """This event loop's queue of SQLite writers (None outside one: a plain thread writes alone)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    lock = _writer_locks.get(loop)
+    if lock is None:
+        lock = _writer_locks[loop] = asyncio.Lock()
+    return lock
 
 
 def upsert_insert(session: AsyncSession) -> Any:

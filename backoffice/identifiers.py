@@ -6,6 +6,7 @@ that says what is wrong; the caller names the field.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -52,6 +53,7 @@ def phone_e164(raw: str, region: str = "HU") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=65536)  # every page lists numbers; parsing one costs more than the rest of its row
 def phone_display(e164: str) -> str:
     try:
         number = phonenumbers.parse(e164, None)

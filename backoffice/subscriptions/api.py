@@ -356,7 +356,7 @@ async def _current_of(request: Request[Any, Any, Any], session: AsyncSession, ob
     await session.rollback()
     user = request.user
     if isinstance(obj, Service):
-        view = await contracts.service_view(session, int(identity[0]), user.language)
+        view = await contracts.service_view(session, int(identity[0]), user.language, with_choices=True)
         return service_out(view, user.role, user.language)
     if isinstance(obj, Contract):
         return contract_out(await contracts.contract_view(session, int(identity[0]), user.language))
@@ -427,8 +427,8 @@ class SubscriptionsApi(Controller):
         service = await contracts.order_service(db_session, request.user, contract_id,
                                                 parse_service_order(_values(data)), seller_name=_seller(request))
         user = request.user
-        return service_out(await contracts.service_view(db_session, service.id, user.language), user.role,
-                           user.language)
+        return service_out(await contracts.service_view(db_session, service.id, user.language, with_choices=True),
+                           user.role, user.language)
 
     @post("/contracts/{contract_id:int}/payer", opt=roles(CUSTOMER_WRITE), status_code=200)
     async def change_payer(
@@ -488,7 +488,7 @@ class SubscriptionsApi(Controller):
         """Authorise a customer (`customer_number`) to act for the subscriber from `start_date`
         (today when left out), within `scope`, backed by a registered `document`."""
         rep = await contracts.add_representative(db_session, request.user, contract_id,
-                                                 parse_representative(_values(data)))
+                                                 parse_representative(_values(data)), seller_name=_seller(request))
         return representative_out(rep)
 
     @delete("/representatives/{representative_id:int}", opt=roles(CUSTOMER_WRITE))
@@ -496,7 +496,7 @@ class SubscriptionsApi(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, representative_id: int
     ) -> None:
         """End a representative's authority (from today; the record is kept)."""
-        await contracts.end_representative(db_session, request.user, representative_id)
+        await contracts.end_representative(db_session, request.user, representative_id, seller_name=_seller(request))
 
     # -------------------------------------------------------- services
 
@@ -506,8 +506,8 @@ class SubscriptionsApi(Controller):
         """One service: state and version, plan, holds, SIM card (its PUK for agents and
         supervisors), add-ons, scheduled changes, history and one-off fees."""
         user = request.user
-        return service_out(await contracts.service_view(db_session, service_id, user.language), user.role,
-                           user.language)
+        return service_out(await contracts.service_view(db_session, service_id, user.language, with_choices=True),
+                           user.role, user.language)
 
     @get("/services/{service_id:int}/relations", opt=roles(CUSTOMER_READ))
     async def relations(self, db_session: AsyncSession, service_id: int, on: str | None = None) -> dict[str, Any]:

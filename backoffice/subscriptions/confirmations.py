@@ -112,6 +112,10 @@ async def send_confirmation(
             if result.details.get("payer_account"):
                 details.append((gettext(N_("New payer")), f"{result.details.get('payer_name', '')} "
                                                           f"({result.details['payer_account']})"))
+            if result.details.get("representative"):
+                details.append((gettext(N_("Representative")), str(result.details["representative"])))
+            if result.details.get("scope"):
+                details.append((gettext(N_("Authority")), str(result.details["scope"])))
             if result.details.get("new_subscriber"):
                 details.append((gettext(N_("New subscriber")), str(result.details["new_subscriber"])))
             if result.details.get("end_date"):

@@ -11,11 +11,13 @@ the universal search keys of this domain (contract number, MSISDN, ICCID).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock, numbering
@@ -484,7 +486,8 @@ async def _carry_out_transfer(session: AsyncSession, actor: Principal | None,
 
 
 async def add_representative(session: AsyncSession, actor: Principal, contract_id: int,
-                             data: RepresentativeInput) -> ContractRepresentative:
+                             data: RepresentativeInput, *, seller_name: str = "",
+                             confirm: bool = True) -> ContractRepresentative:
     from backoffice.customers.services import log_action, party_by_customer_number
 
     contract = await get_contract(session, contract_id)
@@ -517,10 +520,24 @@ async def add_representative(session: AsyncSession, actor: Principal, contract_i
     await log_action(session, actor, contract.subscriber_id, Msg(N_(
         "%(name)s may act for the subscriber on contract %(contract)s from %(date)s."), name=party.display_name,
         contract=contract.number, date=start.isoformat()), "contract", contract.id)
+    await _representative_letter(session, actor, contract, "representative_added", start,
+                                 {"representative": f"{party.display_name} ({party.customer_number})",
+                                  "scope": data.scope}, seller_name, confirm)
     return rep
 
 
-async def end_representative(session: AsyncSession, actor: Principal, representative_id: int) -> None:
+async def _representative_letter(session: AsyncSession, actor: Principal, contract: Contract, action: str,
+                                 day: dt.date, details: dict[str, Any], seller_name: str, confirm: bool) -> None:
+    if not confirm:
+        return
+    from backoffice.subscriptions.confirmations import send_confirmation
+
+    result = lifecycle.Preview(action, day, day > clock.today(), "", details=details)
+    await send_confirmation(session, actor, contract, None, result, seller_name)
+
+
+async def end_representative(session: AsyncSession, actor: Principal, representative_id: int, *,
+                             seller_name: str = "", confirm: bool = True) -> None:
     from backoffice.customers.services import log_action
 
     rep = await session.get(ContractRepresentative, representative_id) if storable_id(representative_id) else None
@@ -533,7 +550,17 @@ async def end_representative(session: AsyncSession, actor: Principal, representa
     await log_action(session, actor, contract.subscriber_id, Msg(N_(
         "A representative's authority on contract %(contract)s ended."), contract=contract.number),
         "contract", contract.id)
+    party = await session.get(_party_model(), rep.party_id)
+    await _representative_letter(session, actor, contract, "representative_ended", rep.end_date,
+                                 {"representative": f"{party.display_name} ({party.customer_number})" if party else ""},
+                                 seller_name, confirm)
     await session.flush()
+
+
+def _party_model() -> Any:
+    from backoffice.customers.models import Party
+
+    return Party
 
 
 async def withdraw_contract_change(session: AsyncSession, actor: Principal, pending_id: int) -> None:
@@ -614,13 +641,13 @@ async def contracts_of_party(session: AsyncSession, party_id: int, language: str
     contracts = list((await session.execute(
         select(Contract, BillingAccount.account_number)
         .join(BillingAccount, BillingAccount.id == Contract.billing_account_id)
-        .where(Contract.subscriber_id == party_id).order_by(Contract.id.desc()).limit(50))).tuples())
+        .where(Contract.subscriber_id == party_id).order_by(Contract.id.desc()).limit(50))).all())
     ids = [c.id for c, _ in contracts]
     if not ids:
         return []
     services = list((await session.execute(
         select(Service, Plan).join(Plan, Plan.id == Service.plan_id)
-        .where(Service.contract_id.in_(ids)).order_by(Service.id))).tuples())
+        .where(Service.contract_id.in_(ids)).order_by(Service.id))).all())
     holds: dict[int, list[str]] = {}
     if services:
         reasons = {r.code: r.name(language) for r in await session.scalars(select(SuspensionReason))}
@@ -648,44 +675,87 @@ class ServiceView:
     pending: list[PendingAction]
     events: list[ServiceEvent]
     fees: list[ServiceFee]
-    suspension_reasons: list[SuspensionReason]
-    termination_reasons: list[TerminationReason]
-    plan_choices: list[Plan]
-    addon_choices: list[AddOn]
+    # The dialogs' choices, loaded only for a dialog (the page itself does not need them).
+    suspension_reasons: list[SuspensionReason] = field(default_factory=list)
+    termination_reasons: list[TerminationReason] = field(default_factory=list)
+    plan_choices: list[Plan] = field(default_factory=list)
+    addon_choices: list[AddOn] = field(default_factory=list)
+    # Names of what the holds and the scheduled changes refer to by code, in the reader's language.
     reason_names: dict[str, str] = field(default_factory=dict)
+    termination_names: dict[str, str] = field(default_factory=dict)
+    plan_names: dict[str, str] = field(default_factory=dict)
 
 
-async def service_view(session: AsyncSession, service_id: int, language: str) -> ServiceView:
-    """Everything the service page shows, in a fixed number of statements."""
+@dataclass(frozen=True)
+class _PageStatements:
+    head: Any
+    pending: Any
+    events: Any
+    fees: Any
+
+
+@functools.cache
+def _service_page_statements() -> _PageStatements:
+    """The service page's reads, composed once (composing costs more than running them)."""
     from backoffice.customers.models import BillingAccount, Party
 
-    service = await lifecycle.get_service(session, service_id)
-    ctx = await lifecycle._context(session, service, "agent", language)
-    subscriber = await session.get(Party, ctx.contract.subscriber_id)
-    payer = await session.get(BillingAccount, ctx.contract.billing_account_id)
-    pending = list(await session.scalars(select(PendingAction).where(
-        PendingAction.service_id == service.id, PendingAction.status == PendingStatus.PENDING.value)
-        .order_by(PendingAction.effective_date, PendingAction.id)))
-    events = list(await session.scalars(select(ServiceEvent).where(ServiceEvent.service_id == service.id)
-                                        .order_by(ServiceEvent.id.desc()).limit(50)))
-    fees = list(await session.scalars(select(ServiceFee).where(ServiceFee.service_id == service.id)
-                                      .order_by(ServiceFee.incurred_on.desc(), ServiceFee.id.desc()).limit(20)))
-    suspension = list(await session.scalars(select(SuspensionReason).where(SuspensionReason.active.is_(True))
-                                            .order_by(SuspensionReason.sort_order)))
-    termination = list(await session.scalars(select(TerminationReason).where(TerminationReason.active.is_(True))
-                                             .order_by(TerminationReason.sort_order)))
-    plans = list(await session.scalars(
-        select(Plan).join(PlanChangeRule, PlanChangeRule.to_plan_id == Plan.id)
-        .where(PlanChangeRule.from_plan_id == service.plan_id, Plan.active.is_(True)).order_by(Plan.sort_order)))
-    on = ctx.addon_codes
-    addon_choices = [a for a in await session.scalars(select(AddOn).where(AddOn.active.is_(True))
-                                                       .order_by(AddOn.sort_order))
-                     if service.kind in a.kinds and (a.plan_codes is None or ctx.plan.code in a.plan_codes)
-                     and a.code not in on]
-    # Holds and pending lifts name suspension reasons, withdrawn ones included (a hold may outlive its reason).
-    names = {r.code: r.name(language) for r in await session.scalars(select(SuspensionReason))}
-    return ServiceView(service, ctx.contract, ctx.plan, subscriber, payer, ctx.sim, ctx.holds, ctx.addons, pending,
-                       events, fees, suspension, termination, plans, addon_choices, names)
+    service_id: Any = bindparam("service_id")
+    return _PageStatements(
+        head=(select(Service, Plan, Contract, Party, BillingAccount)
+              .join(Plan, Plan.id == Service.plan_id).join(Contract, Contract.id == Service.contract_id)
+              .join(Party, Party.id == Contract.subscriber_id)
+              .join(BillingAccount, BillingAccount.id == Contract.billing_account_id)
+              .where(Service.id == service_id)),
+        pending=(select(PendingAction)
+                 .where(PendingAction.service_id == service_id, PendingAction.status == PendingStatus.PENDING.value)
+                 .order_by(PendingAction.effective_date, PendingAction.id)),
+        events=(select(ServiceEvent).where(ServiceEvent.service_id == service_id)
+                .order_by(ServiceEvent.id.desc()).limit(50)),
+        fees=(select(ServiceFee).where(ServiceFee.service_id == service_id)
+              .order_by(ServiceFee.incurred_on.desc(), ServiceFee.id.desc()).limit(20)),
+    )
+
+
+async def service_view(session: AsyncSession, service_id: int, language: str, *,
+                       with_choices: bool = False) -> ServiceView:
+    """Everything the service page shows, in seven statements (plus one per kind of name its holds
+    and scheduled changes refer to); `with_choices` adds what an action dialog offers."""
+    statements = _service_page_statements()
+    row = (await session.execute(statements.head, {"service_id": service_id})).first() \
+        if storable_id(service_id) else None
+    if row is None:
+        raise NotFoundError("service_not_found", Msg(N_("There is no such service.")))
+    service, plan, contract, subscriber, payer = row
+    ctx = await lifecycle._context(session, service, "agent", language)  # contract and plan: already loaded
+    params = {"service_id": service.id}
+    pending = list(await session.scalars(statements.pending, params))
+    events = list(await session.scalars(statements.events, params))
+    fees = list(await session.scalars(statements.fees, params))
+    view = ServiceView(service, contract, plan, subscriber, payer, ctx.sim, ctx.holds, ctx.addons, pending, events,
+                       fees)
+    actions = {p.action for p in pending}
+    if with_choices or ctx.holds or actions & {"suspend", "resume"}:
+        # Withdrawn reasons included: a hold may outlive its reason.
+        view.reason_names = {r.code: r.name(language) for r in await session.scalars(select(SuspensionReason))}
+    if with_choices or "terminate" in actions:
+        view.termination_names = {r.code: r.name(language) for r in await session.scalars(select(TerminationReason))}
+    wanted_plans = {str(p.params.get("plan_code")) for p in pending if p.action == "change_plan"}
+    if wanted_plans:
+        view.plan_names = {p.code: p.name(language) for p in await session.scalars(
+            select(Plan).where(Plan.code.in_(sorted(wanted_plans))))}
+    if with_choices:
+        view.suspension_reasons = list(await session.scalars(
+            select(SuspensionReason).where(SuspensionReason.active.is_(True)).order_by(SuspensionReason.sort_order)))
+        view.termination_reasons = list(await session.scalars(
+            select(TerminationReason).where(TerminationReason.active.is_(True)).order_by(TerminationReason.sort_order)))
+        view.plan_choices = list(await session.scalars(
+            select(Plan).join(PlanChangeRule, PlanChangeRule.to_plan_id == Plan.id)
+            .where(PlanChangeRule.from_plan_id == service.plan_id, Plan.active.is_(True)).order_by(Plan.sort_order)))
+        on = ctx.addon_codes
+        view.addon_choices = [
+            a for a in await session.scalars(select(AddOn).where(AddOn.active.is_(True)).order_by(AddOn.sort_order))
+            if service.kind in a.kinds and (a.plan_codes is None or plan.code in a.plan_codes) and a.code not in on]
+    return view
 
 
 @dataclass
@@ -693,8 +763,8 @@ class ContractView:
     contract: Contract
     subscriber: Any
     payer: Any
-    payers: list[tuple[ContractPayerInterval, str]]
-    representatives: list[tuple[ContractRepresentative, Any]]
+    payers: Sequence[tuple[ContractPayerInterval, str]]
+    representatives: Sequence[tuple[ContractRepresentative, Any]]
     services: list[ServiceRow]
     pending: list[PendingAction]
     transfers: list[OwnershipTransfer]
@@ -713,11 +783,11 @@ async def contract_view(session: AsyncSession, contract_id: int, language: str) 
         select(ContractPayerInterval, BillingAccount.account_number)
         .join(BillingAccount, BillingAccount.id == ContractPayerInterval.billing_account_id)
         .where(ContractPayerInterval.contract_id == contract.id)
-        .order_by(ContractPayerInterval.start_date))).tuples())
+        .order_by(ContractPayerInterval.start_date))).all())
     reps = list((await session.execute(
         select(ContractRepresentative, Party).join(Party, Party.id == ContractRepresentative.party_id)
         .where(ContractRepresentative.contract_id == contract.id)
-        .order_by(ContractRepresentative.start_date))).tuples())
+        .order_by(ContractRepresentative.start_date))).all())
     summaries = [s for s in await contracts_of_party(session, contract.subscriber_id, language)
                  if s.contract.id == contract.id]
     services = summaries[0].services if summaries else []
@@ -727,7 +797,7 @@ async def contract_view(session: AsyncSession, contract_id: int, language: str) 
         ids = list(moved)
         if ids:
             services = [ServiceRow(s, p.name(language), []) for s, p in (await session.execute(
-                select(Service, Plan).join(Plan, Plan.id == Service.plan_id).where(Service.id.in_(ids)))).tuples()]
+                select(Service, Plan).join(Plan, Plan.id == Service.plan_id).where(Service.id.in_(ids)))).all()]
     pending = list(await session.scalars(select(PendingAction).where(
         PendingAction.contract_id == contract.id, PendingAction.status == PendingStatus.PENDING.value)))
     transfers = list(await session.scalars(select(OwnershipTransfer).where(

@@ -204,7 +204,8 @@ async def decide_transfer(transfer_id: int, request: Request[Any, Any, Any],
 async def add_representative(contract_id: int, request: Request[Any, Any, Any],
                              db_session: AsyncSession) -> Response[Any]:
     async def change(data: dict[str, str]) -> None:
-        await contracts.add_representative(db_session, request.user, contract_id, parse_representative(data))
+        await contracts.add_representative(db_session, request.user, contract_id, parse_representative(data),
+                                           seller_name=_seller(request))
     return await _contract_change(request, db_session, contract_id, "representative", change, "representative")
 
 
@@ -215,7 +216,7 @@ async def end_representative(rep_id: int, request: Request[Any, Any, Any], db_se
     rep = await db_session.get(ContractRepresentative, rep_id) if 0 < rep_id < 2**62 else None
     if rep is None:
         raise NotFoundError("representative_not_found", Msg(N_("There is no such representative.")))
-    await contracts.end_representative(db_session, request.user, rep_id)
+    await contracts.end_representative(db_session, request.user, rep_id, seller_name=_seller(request))
     return Redirect(f"/contracts/{rep.contract_id}?done=representative_ended", status_code=303)
 
 
@@ -312,9 +313,7 @@ async def _service_page(request: Request[Any, Any, Any], db_session: AsyncSessio
     return page("subscriptions/service.html", status=status, view=view, banner=banner,
                 notice=notice if notice in lifecycle.ACTION_LABELS else "",
                 hold_names=[view.reason_names.get(h.reason_code, h.reason_code) for h in view.holds],
-                button_labels=BUTTON_LABELS, termination_names={r.code: r.name(_lang(request))
-                                                                for r in view.termination_reasons},
-                plan_names={p.code: p.name(_lang(request)) for p in view.plan_choices},
+                button_labels=BUTTON_LABELS, termination_names=view.termination_names, plan_names=view.plan_names,
                 view_labels=lifecycle.ACTION_LABELS, actions=available_actions(view, getattr(request.user, "role", "")))
 
 
@@ -355,7 +354,7 @@ def _defaults(action: str, view: contracts.ServiceView) -> dict[str, str]:
 async def _dialog(request: Request[Any, Any, Any], db_session: AsyncSession, service_id: int, action: str,
                   values: dict[str, str], errors: dict[str, Any], *, status: int = 200, banner: str = "",
                   preview: lifecycle.Preview | None = None, refusal: str = "") -> Template:
-    view = await contracts.service_view(db_session, service_id, _lang(request))
+    view = await contracts.service_view(db_session, service_id, _lang(request), with_choices=True)
     if not values.get("version"):
         values = {**values, "version": str(view.service.version)}
     context = {"view": view, "action": action, "values": values, "errors": errors, "banner": banner,

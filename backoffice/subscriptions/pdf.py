@@ -1,14 +1,23 @@
 """The confirmation letter (visszaigazolás) every subscription action sends the subscriber: who,
-which contract and service, what happens and when, and the one-off fees it brings."""
+which contract and service, what happens and when, and the one-off fees it brings.
+
+A letter goes out with every agent's action, inside the action's transaction, so it is drawn
+straight on the canvas (a fixed layout, as ARCHITECTURE.md suggests for such documents) rather
+than through platypus: the same page in about a third of the time. Text is wrapped to its
+column, and a long letter continues on further pages with the standard header and footer."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen.canvas import Canvas
 
 from backoffice import pdf
 from backoffice.clock import BUDAPEST
@@ -33,56 +42,125 @@ class Confirmation:
     page_label: str = ""
 
 
+BODY, SMALL, TITLE, HEADING = 9.5, 8.5, 15.0, 11.0
+LEADING = BODY * 1.3
+Draw = Callable[[Canvas], None]
+
+
+class _Pages:
+    """Lays blocks out top to bottom, starting a new page when a block does not fit."""
+
+    def __init__(self) -> None:
+        self.width, self.height = A4
+        self.left = pdf.MARGIN_SIDE
+        self.content = self.width - 2 * pdf.MARGIN_SIDE
+        self.top = self.height - pdf.MARGIN_TOP
+        self.bottom = pdf.MARGIN_BOTTOM
+        self.pages: list[list[Draw]] = [[]]
+        self.y = self.top
+
+    def room(self, height: float) -> None:
+        if self.y - height < self.bottom and self.y < self.top:
+            self.pages.append([])
+            self.y = self.top
+
+    def text(self, lines: list[str], font: str, size: float, x: float, leading: float = LEADING) -> None:
+        y = self.y - size
+
+        def draw(c: Canvas, y: float = y) -> None:
+            c.setFont(font, size)
+            for i, line in enumerate(lines):
+                c.drawString(x, y - i * leading, line)
+        self.pages[-1].append(draw)
+
+    def paragraph(self, text: str, font: str = pdf.FONT, size: float = BODY, gap: float = 2 * mm) -> None:
+        lines = simpleSplit(text, font, size, self.content) or [""]
+        height = len(lines) * (size * 1.3)
+        self.room(height)
+        self.text(lines, font, size, self.left, size * 1.3)
+        self.y -= height + gap
+
+    def rule(self, weight: float, color: Any) -> None:
+        y = self.y
+
+        def draw(c: Canvas) -> None:
+            c.setStrokeColor(color)
+            c.setLineWidth(weight)
+            c.line(self.left, y, self.left + self.content, y)
+        self.pages[-1].append(draw)
+
+    def pairs(self, rows: list[tuple[str, str]]) -> None:
+        label_w, value_w = self.content * 0.32, self.content * 0.68
+        for label, value in rows:
+            label_lines = simpleSplit(label[:1].upper() + label[1:], pdf.FONT_BOLD, BODY, label_w - 6) or [""]
+            value_lines = simpleSplit(value or "—", pdf.FONT, BODY, value_w - 4) or [""]
+            height = max(len(label_lines), len(value_lines)) * LEADING + 5
+            self.room(height)
+            self.y -= 2
+            self.text(label_lines, pdf.FONT_BOLD, BODY, self.left + 2)
+            self.text(value_lines, pdf.FONT, BODY, self.left + label_w + 2)
+            self.y -= height - 2
+            self.rule(0.25, pdf.RULE)
+
+    def fee_table(self, columns: tuple[str, str, str, str], rows: list[tuple[str, str, str, str]]) -> None:
+        widths = (0.49, 0.17, 0.17, 0.17)
+        edges = [self.left]
+        for share in widths:
+            edges.append(edges[-1] + self.content * share)
+
+        def row(cells: tuple[str, str, str, str], font: str, weight: float, color: Any) -> None:
+            name_lines = simpleSplit(cells[0], font, BODY, edges[1] - edges[0] - 4) or [""]
+            height = len(name_lines) * LEADING + 5
+            self.room(height)
+            self.y -= 2
+            self.text(name_lines, font, BODY, self.left + 2)
+            y = self.y - BODY
+
+            def draw(c: Canvas, y: float = y) -> None:
+                c.setFont(font, BODY)
+                for i, value in enumerate(cells[1:], start=2):
+                    c.drawRightString(edges[i] - 2, y, value)
+            self.pages[-1].append(draw)
+            self.y -= height - 2
+            self.rule(weight, color)
+
+        row(columns, pdf.FONT_BOLD, 0.6, pdf.INK)
+        for cells in rows:
+            row(cells, pdf.FONT, 0.25, pdf.RULE)
+
+
 def confirmation(letter: Confirmation, generated_at: dt.datetime) -> bytes:
-    st = pdf.styles()
-    cell = ParagraphStyle("conf_cell", parent=st.body, spaceAfter=0)
-    cell_label = ParagraphStyle("conf_label", parent=cell, fontName=pdf.FONT_BOLD)
-    cell_right = ParagraphStyle("conf_right", parent=cell, alignment=2)
-    width = pdf.content_width()
-    story: list[Flowable] = [
-        Paragraph(pdf.markup(letter.recipient_name), cell_label),
-        Paragraph(pdf.markup(letter.recipient_address), cell),
-        Spacer(1, 8 * mm),
-        Paragraph(pdf.markup(letter.title), st.title),
-    ]
-
-    def pairs(rows: list[tuple[str, str]]) -> Table:
-        table = Table([[Paragraph(pdf.markup(label), cell_label), Paragraph(pdf.markup(value or "—"), cell)]
-                       for label, value in rows], colWidths=[width * 0.32, width * 0.68])
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 0), (-1, -1), 0.25, pdf.RULE),
-            ("TOPPADDING", (0, 0), (-1, -1), 2),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ]))
-        return table
-
-    story += [pairs(letter.reference), Spacer(1, 5 * mm), Paragraph(pdf.markup(letter.statement), st.body),
-              Spacer(1, 2 * mm)]
+    pdf.register_fonts()
+    layout = _Pages()
+    layout.paragraph(letter.recipient_name, pdf.FONT_BOLD, BODY, gap=0)
+    layout.paragraph(letter.recipient_address, gap=8 * mm)
+    layout.paragraph(letter.title, pdf.FONT_BOLD, TITLE, gap=3 * mm)
+    layout.pairs(letter.reference)
+    layout.y -= 5 * mm
+    layout.paragraph(letter.statement)
     if letter.details:
-        story.append(pairs(letter.details))
+        layout.pairs(letter.details)
     if letter.fees:
-        story += [Spacer(1, 4 * mm), Paragraph(pdf.markup(letter.fee_heading), st.heading)]
-        head = [Paragraph(pdf.markup(letter.fee_columns[0]), cell_label)] + [
-            Paragraph(pdf.markup(text), ParagraphStyle("conf_head_r", parent=cell_label, alignment=2))
-            for text in letter.fee_columns[1:]]
-        rows = [[Paragraph(pdf.markup(name), cell)] + [Paragraph(pdf.markup(v), cell_right) for v in values]
-                for name, *values in letter.fees]
-        table = Table([head, *rows], colWidths=[width * 0.49, width * 0.17, width * 0.17, width * 0.17])
-        table.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.6, pdf.INK),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.25, pdf.RULE),
-            ("TOPPADDING", (0, 0), (-1, -1), 2),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ("LEFTPADDING", (0, 0), (-1, -1), 2),
-        ]))
-        story.append(table)
+        layout.y -= 4 * mm
+        layout.paragraph(letter.fee_heading, pdf.FONT_BOLD, HEADING, gap=1.5 * mm)
+        layout.fee_table(letter.fee_columns, letter.fees)
     if letter.closing:
-        story += [Spacer(1, 6 * mm), Paragraph(pdf.markup(letter.closing), st.body)]
+        layout.y -= 6 * mm
+        layout.paragraph(letter.closing)
+
     when = generated_at.astimezone(BUDAPEST).strftime("%Y-%m-%d %H:%M")
-    return pdf.build(
-        story, title=letter.title, author=letter.seller_name, header_left=letter.seller_name,
-        header_right=letter.title, footer_note=f"{letter.generated_label}: {when}", page_label=letter.page_label,
-    )
+    furniture = pdf.PageFurniture(letter.seller_name, letter.title, f"{letter.generated_label}: {when}",
+                                  letter.page_label or "%(page)s / %(pages)s")
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True)
+    canvas.setTitle(letter.title)
+    canvas.setAuthor(letter.seller_name)
+    canvas.setCreator("backoffice")
+    for number, page in enumerate(layout.pages, start=1):
+        canvas.setFillColor(pdf.INK)
+        for draw in page:
+            draw(canvas)
+        furniture.draw(canvas, number, len(layout.pages))
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()

@@ -361,7 +361,7 @@ async def plan_changes(session: AsyncSession, plan: Plan) -> list[PlanChangeRow]
     rows = await session.execute(
         select(PlanChangeRule, Plan).join(Plan, Plan.id == PlanChangeRule.to_plan_id)
         .where(PlanChangeRule.from_plan_id == plan.id).order_by(Plan.sort_order, Plan.id))
-    return [PlanChangeRow(rule, target, mode_by_fee(plan, target)) for rule, target in rows.tuples()]
+    return [PlanChangeRow(rule, target, mode_by_fee(plan, target)) for rule, target in rows.all()]
 
 
 async def plan_change_targets(session: AsyncSession, plan: Plan) -> list[Plan]:

@@ -249,3 +249,25 @@ async def test_a_swap_to_a_generated_iccid_names_it_in_the_letter(
     with today_is(monkeypatch, TODAY):
         outcome = await act(maker, service, "swap_sim", confirm=True, iccid=iccid, imsi=new_imsi(), puk="11223344")
     assert iccid in (await letter_text(maker, outcome.document.id))[1]
+
+
+async def test_authorising_a_representative_and_ending_it_are_both_confirmed_to_the_subscriber(
+    maker: Maker, store_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backoffice.subscriptions.schemas import RepresentativeInput
+
+    await seed_catalogue(maker)
+    contract, _ = await sim_in(maker, monkeypatch, "active", 0)
+    helper = await add_party(maker, family_name="Szabó", given_name="Zsófia")
+    with today_is(monkeypatch, TODAY):
+        async with maker() as s, s.begin():
+            rep = await contracts.add_representative(
+                s, AGENT, contract.id, RepresentativeInput(helper.customer_number, "SIM ügyintézés", None, None),
+                seller_name="Demo Telekom Zrt.")
+        async with maker() as s, s.begin():
+            await contracts.end_representative(s, AGENT, rep.id, seller_name="Demo Telekom Zrt.")
+    letters = await confirmations_of(maker, contract.subscriber_id)
+    assert len(letters) == 2
+    for letter in letters:
+        _, text = await letter_text(maker, letter.id)
+        assert "Szabó Zsófia" in text and helper.customer_number in text and contract.number in text

@@ -50,9 +50,10 @@ ACTIONS = ("activate", "suspend", "resume", "terminate", "cancel", "swap_sim", "
 
 
 def english(message: Any) -> str:
+    """A message, or a method that renders one, as an English reader sees it."""
     token = i18n.current_language.set("en")
     try:
-        return str(message)
+        return str(message()) if callable(message) else str(message)
     finally:
         i18n.current_language.reset(token)
 
@@ -232,7 +233,7 @@ async def test_every_action_writes_a_history_row_an_audit_row_and_a_contact_log_
     assert key in entry.after and entry.before.get(key) != entry.after[key]
     [contact] = new_contacts
     assert contact.automatic and contact.staff_name == "agent" and contact.subject_id == str(service.id)
-    assert lifecycle.ACTION_LABELS[action] in english(contact.summary_text())
+    assert lifecycle.ACTION_LABELS[action] in english(contact.summary_text)
     [event] = new_events
     assert (event.action, event.actor_name) == (action, "agent")
 
@@ -251,7 +252,7 @@ async def test_a_scheduled_action_is_audited_as_scheduled_and_its_application_by
     assert scheduled.after is not None and scheduled.after["scheduled"] == "terminate"
     assert scheduled.actor_name == "agent" and applied.actor_name == "system"
     assert applied.after is not None and applied.after["state"] == "terminated"
-    assert "scheduled for" in english(contacts[-2].summary_text())
+    assert "scheduled for" in english(contacts[-2].summary_text)
     assert contacts[-1].staff_name == "system" and contacts[-1].automatic
 
 
@@ -280,7 +281,7 @@ async def test_the_service_page_reads_its_holds_pending_changes_history_fees_and
     await act(maker, service, "suspend", reason="lost_or_stolen")
     await act(maker, service, "terminate", reason="customer_request")  # scheduled: 8 days' notice
     async with maker() as s:
-        view = await contracts.service_view(s, service.id, "en")
+        view = await contracts.service_view(s, service.id, "en", with_choices=True)
     assert [h.reason_code for h in view.holds] == ["lost_or_stolen"]
     assert [(p.action, p.status) for p in view.pending] == [("terminate", "pending")]
     assert [e.action for e in view.events] == ["terminate", "suspend", "add_addon", "activate", "order"]
