@@ -400,8 +400,9 @@ async def register_outgoing(
     False leaves the customer's contact log to the caller (an action that logs itself)."""
     customer_number = None
     if party_id is not None:
-        party = await customers.get_party(session, party_id)
-        customer_number = party.customer_number
+        customer_number = (await customers.customer_numbers(session, {party_id})).get(party_id)
+        if customer_number is None:
+            raise NotFoundError("customer_not_found", Msg(N_("There is no such customer.")))
     from backoffice.documents.schemas import parse_case_number
 
     data = RegistrationInput(
@@ -416,7 +417,20 @@ async def register_outgoing(
         allow_duplicate=True,  # a regenerated confirmation may equal an earlier one byte for byte
     )
     return await register(session, actor, data, pdf, filename=filename or f"{document_type}.pdf",
-                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)), log_contact=log_contact)
+                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)), log_contact=log_contact,
+                          examined=_examined_own_pdf(pdf))
+
+
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def _examined_own_pdf(pdf: bytes) -> Examined | None:
+    """What examining would find in a PDF this application drew itself, without parsing it: every
+    reportlab page is one `/Type /Page` object. None (examine it fully) if it does not look like one."""
+    pages = len(_PAGE_OBJECT.findall(pdf))
+    if not pdf.startswith(b"%PDF-") or pages < 1 or b"%%EOF" not in pdf[-64:]:
+        return None
+    return Examined(storage.digest_of(pdf), "application/pdf", pages, len(pdf))
 
 
 async def _claim_contents(
