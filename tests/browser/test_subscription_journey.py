@@ -41,6 +41,14 @@ def customer_with_account(live_server: Any) -> int:
 def open_dialog(page: Any, service_id: int, action: str) -> None:
     page.click(f"#service-actions a[href='/services/{service_id}/actions/{action}']")
     expect(page.locator("#action-dialog")).to_be_visible()
+    # htmx wires the dialog's triggers when the swap settles; a change made before that refreshes nothing.
+    page.wait_for_function("() => !document.querySelector('#dialog.htmx-settling, #dialog .htmx-added')")
+
+
+def refreshed(page: Any, change: Any) -> None:
+    """Make a change in the dialog and wait for the consequences it brings."""
+    with page.expect_response(lambda response: "/preview/" in response.url):
+        change()
 
 
 def confirm(page: Any, service_id: int) -> None:
@@ -90,9 +98,9 @@ def test_agent_activates_a_sim_reports_it_lost_swaps_it_adds_a_pack_and_schedule
 
     # The customer reports the phone lost.
     open_dialog(page, service_id, "suspend")
-    page.select_option("#action-dialog select[name=reason]", "lost_or_stolen")
-    page.fill("#action-dialog input[name=imei]", "490154203237518")
+    refreshed(page, lambda: page.select_option("#action-dialog select[name=reason]", "lost_or_stolen"))
     expect(page.locator("#consequences .badge.state-suspended")).to_be_visible()
+    page.fill("#action-dialog input[name=imei]", "490154203237518")
     confirm(page, service_id)
     expect(state_badge(page, "suspended")).to_be_visible()
     expect(page.locator("#holds")).to_contain_text("490154203237518")
@@ -119,8 +127,8 @@ def test_agent_activates_a_sim_reports_it_lost_swaps_it_adds_a_pack_and_schedule
     month_end = dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
     effective = max(month_end, today + dt.timedelta(days=8))  # the consumer's 8 days' notice
     open_dialog(page, service_id, "terminate")
-    page.select_option("#action-dialog select[name=reason]", "customer_request")
-    page.check("#action-dialog input[name=when][value=month_end]")
+    page.select_option("#action-dialog select[name=reason]", "customer_request")  # the default already
+    page.check("#action-dialog input[name=when][value=month_end]")  # the default already
     expect(page.locator("#consequences")).to_contain_text(effective.isoformat())
     page.screenshot(path=str(screenshot_dir / "subscriptions-terminate-dialog.png"))
     confirm(page, service_id)
