@@ -139,3 +139,26 @@ async def intervals(maker: Maker, service_id: int) -> dict[str, list[tuple[Any, 
     return {"states": [tuple(r) for r in states], "plans": [tuple(r) for r in plans],
             "holds": [tuple(r) for r in holds], "addons": [tuple(r) for r in addons],
             "fees": [tuple(r) for r in fees]}
+
+
+def english(message: Any) -> str:
+    """A message, or a method that renders one, as an English reader sees it."""
+    from backoffice import i18n
+
+    token = i18n.current_language.set("en")
+    try:
+        return str(message()) if callable(message) else str(message)
+    finally:
+        i18n.current_language.reset(token)
+
+
+async def run_due(maker: Maker, monkeypatch: pytest.MonkeyPatch, day: dt.date) -> list[Any]:
+    """The daily job on `day`: every due pending action, each in its own transaction."""
+    with today_is(monkeypatch, day):
+        async with maker() as s:
+            due = await lifecycle.due_pending(s, day)
+        applied = []
+        for pending_id in due:
+            async with maker() as s, s.begin():
+                applied.append(await lifecycle.apply_pending(s, pending_id, today=day))
+    return applied

@@ -16,7 +16,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice import i18n
 from backoffice.audit import AuditEntry
 from backoffice.errors import ConflictError, ForbiddenError, ValidationFailedError
 from backoffice.subscriptions import lifecycle, services
@@ -32,19 +31,21 @@ from backoffice.subscriptions.models import (
 from backoffice.subscriptions.schemas import ActionInput, OneOffFeeInput
 from tests.conftest import post_form
 from tests.customers.helpers import field_error, input_value
-from tests.subscriptions.helpers import AGENT, SUPERVISOR, act, active_sim, intervals, load, seed_catalogue, today_is
+from tests.subscriptions.helpers import (
+    AGENT,
+    SUPERVISOR,
+    act,
+    active_sim,
+    english,
+    intervals,
+    load,
+    seed_catalogue,
+    today_is,
+)
 
 Maker = async_sessionmaker[AsyncSession]
 D = dt.date
 ADMIN = "/admin/catalogue"
-
-
-def english(message: Any) -> str:
-    token = i18n.current_language.set("en")
-    try:
-        return str(message)
-    finally:
-        i18n.current_language.reset(token)
 
 
 async def row(maker: Maker, model: Any, code: str) -> Any:

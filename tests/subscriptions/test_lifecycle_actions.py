@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from backoffice import clock, i18n
+from backoffice import clock
 from backoffice.audit import AuditEntry
 from backoffice.customers.models import Contact
 from backoffice.documents.models import Document
@@ -36,6 +36,7 @@ from tests.subscriptions.helpers import (
     SUPERVISOR,
     Maker,
     act,
+    english,
     load,
     new_contract,
     new_iccid,
@@ -47,15 +48,6 @@ from tests.subscriptions.helpers import (
 STATES = ("ordered", "active", "suspended", "cancelled", "terminated")
 ACTIONS = ("activate", "suspend", "resume", "terminate", "cancel", "swap_sim", "change_plan", "add_addon",
            "remove_addon")
-
-
-def english(message: Any) -> str:
-    """A message, or a method that renders one, as an English reader sees it."""
-    token = i18n.current_language.set("en")
-    try:
-        return str(message()) if callable(message) else str(message)
-    finally:
-        i18n.current_language.reset(token)
 
 
 def fields_of(action: str) -> dict[str, Any]:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from backoffice import i18n
 from backoffice.customers.models import BillingAccount
 from backoffice.errors import ConflictError, ForbiddenError, ValidationFailedError
 from backoffice.subscriptions import lifecycle
@@ -23,21 +21,15 @@ from tests.subscriptions.helpers import (
     Maker,
     act,
     active_sim,
+    english,
     intervals,
     load,
+    run_due,
     seed_catalogue,
     today_is,
 )
 
 D = dt.date
-
-
-def english(message: Any) -> str:
-    token = i18n.current_language.set("en")
-    try:
-        return str(message)
-    finally:
-        i18n.current_language.reset(token)
 
 
 async def holds_of(maker: Maker, service_id: int) -> list[ServiceHold]:
@@ -50,18 +42,6 @@ async def pending_of(maker: Maker, service_id: int) -> list[PendingAction]:
     async with maker() as s:
         return list(await s.scalars(select(PendingAction).where(PendingAction.service_id == service_id)
                                     .order_by(PendingAction.id)))
-
-
-async def run_due(maker: Maker, monkeypatch: pytest.MonkeyPatch, day: dt.date) -> list[PendingAction]:
-    """The daily job on `day`: every due pending action, each in its own transaction."""
-    with today_is(monkeypatch, day):
-        async with maker() as s:
-            due = await lifecycle.due_pending(s, day)
-        applied = []
-        for pending_id in due:
-            async with maker() as s, s.begin():
-                applied.append(await lifecycle.apply_pending(s, pending_id, today=day))
-    return applied
 
 
 async def owes(maker: Maker, service: Service, amount: str) -> None:

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backoffice import i18n
 from backoffice.errors import ConflictError, ValidationFailedError
-from backoffice.subscriptions import lifecycle, services
-from backoffice.subscriptions.models import AddOn, PendingAction, Plan, Service, SimCard
+from backoffice.subscriptions import services
+from backoffice.subscriptions.models import AddOn, Plan, Service, SimCard
 from backoffice.subscriptions.schemas import AddOnInput
 from tests.subscriptions.helpers import (
     AGENT,
@@ -21,6 +20,7 @@ from tests.subscriptions.helpers import (
     Maker,
     act,
     active_sim,
+    english,
     intervals,
     line_order,
     load,
@@ -28,30 +28,12 @@ from tests.subscriptions.helpers import (
     new_iccid,
     new_imsi,
     order,
+    run_due,
     seed_catalogue,
     today_is,
 )
 
 D = dt.date
-
-
-def english(message: Any) -> str:
-    token = i18n.current_language.set("en")
-    try:
-        return str(message)
-    finally:
-        i18n.current_language.reset(token)
-
-
-async def run_due(maker: Maker, monkeypatch: pytest.MonkeyPatch, day: dt.date) -> list[PendingAction]:
-    with today_is(monkeypatch, day):
-        async with maker() as s:
-            due = await lifecycle.due_pending(s, day)
-        applied = []
-        for pending_id in due:
-            async with maker() as s, s.begin():
-                applied.append(await lifecycle.apply_pending(s, pending_id, today=day))
-    return applied
 
 
 async def sims_of(maker: Maker, service_id: int) -> list[SimCard]:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backoffice import i18n
 from backoffice.errors import ConflictError, ValidationFailedError
 from backoffice.subscriptions import lifecycle
 from backoffice.subscriptions.models import (
@@ -29,36 +28,19 @@ from tests.subscriptions.helpers import (
     Maker,
     act,
     active_sim,
+    english,
     intervals,
     line_order,
     load,
     new_contract,
     order,
+    run_due,
     seed_catalogue,
     sim_order,
     today_is,
 )
 
 D = dt.date
-
-
-def english(message: Any) -> str:
-    token = i18n.current_language.set("en")
-    try:
-        return str(message)
-    finally:
-        i18n.current_language.reset(token)
-
-
-async def run_due(maker: Maker, monkeypatch: pytest.MonkeyPatch, day: dt.date) -> list[PendingAction]:
-    with today_is(monkeypatch, day):
-        async with maker() as s:
-            due = await lifecycle.due_pending(s, day)
-        applied = []
-        for pending_id in due:
-            async with maker() as s, s.begin():
-                applied.append(await lifecycle.apply_pending(s, pending_id, today=day))
-    return applied
 
 
 async def preview(maker: Maker, service: Service, action: str, **fields: Any) -> lifecycle.Preview:

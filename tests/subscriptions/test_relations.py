@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backoffice import i18n
 from backoffice import search as universal
 from backoffice.customers.models import BillingAccount, Party
 from backoffice.documents import services as documents
@@ -37,6 +36,7 @@ from tests.subscriptions.helpers import (
     SUPERVISOR,
     Maker,
     act,
+    english,
     load,
     new_contract,
     order,
@@ -45,14 +45,6 @@ from tests.subscriptions.helpers import (
 )
 
 D = dt.date
-
-
-def english(message: Any) -> str:
-    token = i18n.current_language.set("en")
-    try:
-        return str(message)
-    finally:
-        i18n.current_language.reset(token)
 
 
 async def signed(maker: Maker, party: Party, document_type: str) -> str:
