@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -392,14 +392,16 @@ def report(name: str, result: dict[str, float]) -> None:
         figure(f"{name}_server_cpu_per_request", result["cpu_ms"], "ms")
 
 
-def main() -> int:
+def main(run: Callable[[Path, Processes], list[str]] | None = None, prefix: str = "") -> int:
+    """Run one bench (this file's by default) in a throw-away directory; every process it started is
+    stopped however it ends. `prefix` names the directory and the total figure of another bench."""
     started = time.perf_counter()
     procs = Processes()
-    work = Path(tempfile.mkdtemp(prefix="backoffice-bench-", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix=f"backoffice-bench-{prefix.replace('_', '-')}", dir="/tmp"))
     status = 0
     with stopped_on_signals():
         try:
-            missed = bench(work, procs)
+            missed = (run or bench)(work, procs)
             print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}", flush=True)
         except BenchError as exc:
             note(f"bench failed: {exc}")
@@ -411,7 +413,7 @@ def main() -> int:
                 signal.signal(sig, signal.SIG_IGN)
             procs.stop_all()
             shutil.rmtree(work, ignore_errors=True)
-            figure("bench_total", time.perf_counter() - started, "s")
+            figure(f"{prefix}bench_total", time.perf_counter() - started, "s")
     return status
 
 

@@ -13,11 +13,9 @@ import os
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +25,6 @@ from run import (
     CONNECTIONS,
     DURATION_S,
     HOST,
-    STOP_SIGNALS,
     THREADS,
     WARMUP_S,
     BenchError,
@@ -40,13 +37,13 @@ from run import (
     load_average,
     measure,
     note,
+    report,
     run_checked,
     sign_in,
-    stopped_on_signals,
-    tail,
     wait_ready,
     write_paths,
 )
+from run import main as run_main
 
 CUSTOMERS = 100_000
 SEED = 1
@@ -241,36 +238,8 @@ def bench(work: Path, procs: Processes) -> list[str]:
     return missed
 
 
-def report(name: str, result: dict[str, float]) -> None:
-    figure(f"{name}_p50", result["p50_ms"], "ms")
-    figure(f"{name}_p95", result["p95_ms"], "ms")
-    figure(f"{name}_p99", result["p99_ms"], "ms")
-    figure(f"{name}_rps", result["rps"], "req/s")
-    if "cpu_ms" in result:
-        figure(f"{name}_server_cpu_per_request", result["cpu_ms"], "ms")
-
-
 def main() -> int:
-    started = time.perf_counter()
-    procs = Processes()
-    work = Path(tempfile.mkdtemp(prefix="backoffice-bench-subscriptions-", dir="/tmp"))
-    status = 0
-    with stopped_on_signals():
-        try:
-            missed = bench(work, procs)
-            print(f"targets: {'all met' if not missed else 'MISSED ' + ', '.join(missed)}", flush=True)
-        except BenchError as exc:
-            note(f"bench failed: {exc}")
-            for name, _proc, log in procs.running:
-                note(f"last lines of {name}:\n{tail(log)}")
-            status = 1
-        finally:
-            for sig in STOP_SIGNALS:  # nothing may interrupt the clean-up
-                signal.signal(sig, signal.SIG_IGN)
-            procs.stop_all()
-            shutil.rmtree(work, ignore_errors=True)
-            figure("subscriptions_bench_total", time.perf_counter() - started, "s")
-    return status
+    return run_main(bench, "subscriptions_")
 
 
 if __name__ == "__main__":

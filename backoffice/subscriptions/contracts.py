@@ -550,17 +550,14 @@ async def end_representative(session: AsyncSession, actor: Principal, representa
     await log_action(session, actor, contract.subscriber_id, Msg(N_(
         "A representative's authority on contract %(contract)s ended."), contract=contract.number),
         "contract", contract.id)
-    party = await session.get(_party_model(), rep.party_id)
+    from backoffice.customers.models import Party
+
+    party = await session.get(Party, rep.party_id)
     await _representative_letter(session, actor, contract, "representative_ended", rep.end_date,
                                  {"representative": f"{party.display_name} ({party.customer_number})" if party else ""},
                                  seller_name, confirm)
     await session.flush()
 
-
-def _party_model() -> Any:
-    from backoffice.customers.models import Party
-
-    return Party
 
 
 async def withdraw_contract_change(session: AsyncSession, actor: Principal, pending_id: int) -> None:
@@ -645,9 +642,16 @@ async def contracts_of_party(session: AsyncSession, party_id: int, language: str
     ids = [c.id for c, _ in contracts]
     if not ids:
         return []
+    by_contract: dict[int, list[ServiceRow]] = {}
+    for row in await _service_rows(session, Service.contract_id.in_(ids), language):
+        by_contract.setdefault(row.service.contract_id, []).append(row)
+    return [ContractSummary(c, number, by_contract.get(c.id, [])) for c, number in contracts]
+
+
+async def _service_rows(session: AsyncSession, which: Any, language: str) -> list[ServiceRow]:
+    """Services with their plan's name and their holds' names: three statements however many."""
     services = list((await session.execute(
-        select(Service, Plan).join(Plan, Plan.id == Service.plan_id)
-        .where(Service.contract_id.in_(ids)).order_by(Service.id))).all())
+        select(Service, Plan).join(Plan, Plan.id == Service.plan_id).where(which).order_by(Service.id))).all())
     holds: dict[int, list[str]] = {}
     if services:
         reasons = {r.code: r.name(language) for r in await session.scalars(select(SuspensionReason))}
@@ -655,11 +659,7 @@ async def contracts_of_party(session: AsyncSession, party_id: int, language: str
                 select(ServiceHold.service_id, ServiceHold.reason_code)
                 .where(ServiceHold.service_id.in_([s.id for s, _ in services]), ServiceHold.lifted_on.is_(None))):
             holds.setdefault(service_id, []).append(reasons.get(code, code))
-    by_contract: dict[int, list[ServiceRow]] = {}
-    for service, plan in services:
-        by_contract.setdefault(service.contract_id, []).append(
-            ServiceRow(service, plan.name(language), holds.get(service.id, [])))
-    return [ContractSummary(c, number, by_contract.get(c.id, [])) for c, number in contracts]
+    return [ServiceRow(service, plan.name(language), holds.get(service.id, [])) for service, plan in services]
 
 
 @dataclass
@@ -788,16 +788,10 @@ async def contract_view(session: AsyncSession, contract_id: int, language: str) 
         select(ContractRepresentative, Party).join(Party, Party.id == ContractRepresentative.party_id)
         .where(ContractRepresentative.contract_id == contract.id)
         .order_by(ContractRepresentative.start_date))).all())
-    summaries = [s for s in await contracts_of_party(session, contract.subscriber_id, language)
-                 if s.contract.id == contract.id]
-    services = summaries[0].services if summaries else []
-    if not services:  # a transferred contract's services now sit under its successor
-        moved = await session.scalars(select(ServiceContractInterval.service_id).where(
-            ServiceContractInterval.contract_id == contract.id))
-        ids = list(moved)
-        if ids:
-            services = [ServiceRow(s, p.name(language), []) for s, p in (await session.execute(
-                select(Service, Plan).join(Plan, Plan.id == Service.plan_id).where(Service.id.in_(ids)))).all()]
+    # Every service the contract ever held: a transferred contract's now sit under its successor.
+    services = await _service_rows(session, Service.id.in_(
+        select(ServiceContractInterval.service_id).where(ServiceContractInterval.contract_id == contract.id)),
+        language)
     pending = list(await session.scalars(select(PendingAction).where(
         PendingAction.contract_id == contract.id, PendingAction.status == PendingStatus.PENDING.value)))
     transfers = list(await session.scalars(select(OwnershipTransfer).where(

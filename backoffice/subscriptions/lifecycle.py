@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
@@ -97,7 +97,7 @@ class FeeLine:
 
     @property
     def gross(self) -> Decimal:
-        return (self.amount * (1 + self.vat_rate / 100)).quantize(HUF, rounding=ROUND_HALF_UP)
+        return rules.gross(self.amount, self.vat_rate)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.customers.schemas import parse_version
+from backoffice.db import storable_id
 from backoffice.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.subscriptions import contracts, lifecycle, rules
@@ -188,7 +189,7 @@ async def decide_transfer(transfer_id: int, request: Request[Any, Any, Any],
                           db_session: AsyncSession) -> Response[Any]:
     from backoffice.subscriptions.models import OwnershipTransfer
 
-    transfer = await db_session.get(OwnershipTransfer, transfer_id) if 0 < transfer_id < 2**62 else None
+    transfer = await db_session.get(OwnershipTransfer, transfer_id) if storable_id(transfer_id) else None
     if transfer is None:
         raise NotFoundError("transfer_not_found", Msg(N_("There is no such transfer.")))
     contract_id = transfer.contract_id
@@ -213,7 +214,7 @@ async def add_representative(contract_id: int, request: Request[Any, Any, Any],
 async def end_representative(rep_id: int, request: Request[Any, Any, Any], db_session: AsyncSession) -> Response[Any]:
     from backoffice.subscriptions.models import ContractRepresentative
 
-    rep = await db_session.get(ContractRepresentative, rep_id) if 0 < rep_id < 2**62 else None
+    rep = await db_session.get(ContractRepresentative, rep_id) if storable_id(rep_id) else None
     if rep is None:
         raise NotFoundError("representative_not_found", Msg(N_("There is no such representative.")))
     await contracts.end_representative(db_session, request.user, rep_id, seller_name=_seller(request))
@@ -225,7 +226,7 @@ async def withdraw_contract_change(pending_id: int, request: Request[Any, Any, A
                                    db_session: AsyncSession) -> Response[Any]:
     from backoffice.subscriptions.models import PendingAction
 
-    pending = await db_session.get(PendingAction, pending_id) if 0 < pending_id < 2**62 else None
+    pending = await db_session.get(PendingAction, pending_id) if storable_id(pending_id) else None
     if pending is None or pending.contract_id is None:
         raise NotFoundError("pending_not_found", Msg(N_("There is no such scheduled change.")))
     contract_id = pending.contract_id
@@ -273,8 +274,8 @@ def _plan_label(plan: Any, language: str) -> str:
     from backoffice.i18n import gettext
     from backoffice.web.templating import huf
 
-    gross = (plan.monthly_fee * (1 + plan.vat_rate / 100))
-    return f"{plan.name(language)} · {gettext(N_('%(amount)s a month'), amount=huf(gross))}"
+    fee = huf(rules.gross(plan.monthly_fee, plan.vat_rate))
+    return f"{plan.name(language)} · {gettext(N_('%(amount)s a month'), amount=fee)}"
 
 
 @get("/contracts/{contract_id:int}/services/new", opt=roles(CUSTOMER_WRITE), include_in_schema=False)
@@ -314,7 +315,8 @@ async def _service_page(request: Request[Any, Any, Any], db_session: AsyncSessio
                 notice=notice if notice in lifecycle.ACTION_LABELS else "",
                 hold_names=[view.reason_names.get(h.reason_code, h.reason_code) for h in view.holds],
                 button_labels=BUTTON_LABELS, termination_names=view.termination_names, plan_names=view.plan_names,
-                view_labels=lifecycle.ACTION_LABELS, actions=available_actions(view, getattr(request.user, "role", "")))
+                view_labels=lifecycle.ACTION_LABELS, actions=available_actions(view, getattr(request.user, "role", "")),
+                gross=rules.gross)
 
 
 @get("/services/{service_id:int}", opt=roles(CUSTOMER_READ), include_in_schema=False)
@@ -383,7 +385,7 @@ def _dialog_options(view: contracts.ServiceView, language: str) -> dict[str, lis
     from backoffice.web.templating import huf
 
     def addon_label(addon: Any) -> str:
-        price = huf(addon.price * (1 + addon.vat_rate / 100))
+        price = huf(rules.gross(addon.price, addon.vat_rate))
         cost = gettext(N_("%(amount)s a month"), amount=price) if addon.recurring else price
         return f"{addon.name(language)} · {cost}"
 
@@ -449,7 +451,7 @@ async def withdraw_pending(pending_id: int, request: Request[Any, Any, Any], db_
     from backoffice.subscriptions.models import PendingAction
 
     values = await form_data(request)
-    pending = await db_session.get(PendingAction, pending_id) if 0 < pending_id < 2**62 else None
+    pending = await db_session.get(PendingAction, pending_id) if storable_id(pending_id) else None
     if pending is None or pending.service_id is None:
         raise NotFoundError("pending_not_found", Msg(N_("There is no such scheduled change.")))
     service_id = pending.service_id

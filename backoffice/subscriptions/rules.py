@@ -497,6 +497,11 @@ QUARANTINE_DAYS = 180
 HUF = Decimal("1")
 
 
+def gross(net: Decimal, vat_rate: Decimal) -> Decimal:
+    """What the customer pays: net plus VAT, half-up to whole forints."""
+    return (net * (1 + vat_rate / 100)).quantize(HUF, rounding=ROUND_HALF_UP)
+
+
 def termination_date(requested: dt.date, today: dt.date, reason: str, notice_days: int | None = None) -> dt.date:
     """The effective date of a termination: as requested, but never before today, and for a
     customer's own notice never before today + the notice period (consumer protection: 8 days).

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice.customers.schemas import parse_version
 from backoffice.errors import ConflictError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
-from backoffice.subscriptions import lifecycle_views, services
+from backoffice.subscriptions import lifecycle_views, rules, services
 from backoffice.subscriptions.models import NumberKind, NumberStatus, ServiceKind
 from backoffice.subscriptions.schemas import (
     ALLOWANCE_FIELDS,
@@ -44,15 +43,10 @@ from backoffice.web.guards import ADMIN_ONLY, ALL_STAFF, CUSTOMER_READ, roles
 from backoffice.web.templating import is_fragment_request, page
 
 
-def gross(net: Decimal, vat_rate: Decimal) -> Decimal:
-    """What the customer pays a month: net plus VAT, to whole forints."""
-    return (net * (1 + vat_rate / 100)).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
-
-
 @get("/catalogue", opt=roles(ALL_STAFF), include_in_schema=False)
 async def catalogue_page(db_session: AsyncSession) -> Template:
     view = await services.catalogue_view(db_session)
-    return page("subscriptions/catalogue.html", view=view, kinds=[k.value for k in ServiceKind], gross=gross)
+    return page("subscriptions/catalogue.html", view=view, kinds=[k.value for k in ServiceKind], gross=rules.gross)
 
 
 @get("/numbers", opt=roles(CUSTOMER_READ), include_in_schema=False)
