@@ -46,6 +46,7 @@ bench: $(TEST_STAMP) $(HTMX)
 	$(PY) bench/run.py
 	$(PY) bench/documents_intake.py
 	$(PY) bench/subscriptions.py
+	$(PY) bench/invoice_pdf.py
 
 LOCALE_DIR := backoffice/locale
 POT := $(LOCALE_DIR)/messages.pot

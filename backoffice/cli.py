@@ -214,9 +214,11 @@ def token_revoke(username: str | None, token_stdin: bool) -> None:
         raise SystemExit(1)
 
 
+from backoffice.billing.cli import billing  # noqa: E402
 from backoffice.documents.cli import documents  # noqa: E402 - each domain's commands join the group here
 from backoffice.subscriptions.cli import numbers, subscriptions  # noqa: E402
 
+main.add_command(billing)
 main.add_command(documents)
 main.add_command(numbers)
 main.add_command(subscriptions)

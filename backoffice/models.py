@@ -1,6 +1,7 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
 from backoffice.audit import AuditEntry
+from backoffice.billing.models import BillRun, Invoice, InvoiceLine, UsageImport, UsageRecord, UsageReject
 from backoffice.customers.models import (
     Address,
     BillingAccount,
@@ -45,6 +46,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "BillRun",
     "BillingAccount",
     "Case",
     "Consent",
@@ -58,6 +60,8 @@ __all__ = [
     "Document",
     "DocumentAccess",
     "DocumentType",
+    "Invoice",
+    "InvoiceLine",
     "OneOffFee",
     "OwnershipTransfer",
     "Party",
@@ -80,4 +84,7 @@ __all__ = [
     "StoredContent",
     "SuspensionReason",
     "TerminationReason",
+    "UsageImport",
+    "UsageRecord",
+    "UsageReject",
 ]

@@ -58,6 +58,14 @@ class Settings:
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     static_dir: Path = field(default=PROJECT_ROOT / "static")
     seller_name: str = "Demo Telekom Zrt."
+    # What invoices print about the seller (demo values; set them for a real operator).
+    seller_address: str = "1097 Budapest IX., Könyves Kálmán körút 36."
+    seller_tax_number: str = "12345676-2-44"
+    seller_eu_vat_number: str = "HU12345676"
+    seller_bank_account: str = "11773016-11111018-00000000"
+    invoice_due_days: int = 15
+    # An account billed more than this many times its average invoice is flagged in the preview.
+    anomaly_factor: int = 3
     # Where document contents are stored (content-addressed); default var_dir/documents.
     storage_dir: Path | None = None
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -94,4 +102,11 @@ class Settings:
             storage_dir=Path(raw_storage).resolve() if (raw_storage := _env("STORAGE_DIR", "")) else None,
             max_upload_bytes=_env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024,
             quarantine_days=_env_int("QUARANTINE_DAYS", 180),
+            seller_name=_env("SELLER_NAME", "Demo Telekom Zrt."),
+            seller_address=_env("SELLER_ADDRESS", "1097 Budapest IX., Könyves Kálmán körút 36."),
+            seller_tax_number=_env("SELLER_TAX_NUMBER", "12345676-2-44"),
+            seller_eu_vat_number=_env("SELLER_EU_VAT_NUMBER", "HU12345676"),
+            seller_bank_account=_env("SELLER_BANK_ACCOUNT", "11773016-11111018-00000000"),
+            invoice_due_days=_env_int("INVOICE_DUE_DAYS", 15),
+            anomaly_factor=_env_int("ANOMALY_FACTOR", 3),
         )

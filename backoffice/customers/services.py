@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import decimal
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, literal, or_, select
+from sqlalchemy import and_, bindparam, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -544,6 +546,55 @@ async def customer_numbers(session: AsyncSession, party_ids: set[int]) -> dict[i
         return {}
     rows = await session.execute(select(Party.id, Party.customer_number).where(Party.id.in_(sorted(party_ids))))
     return {int(pid): str(number) for pid, number in rows}
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """What an invoice copies about the account it bills: the payer as the bill shows them."""
+
+    account_id: int
+    account_number: str
+    payer_id: int
+    customer_number: str
+    name: str
+    address: str
+    tax_number: str | None
+    eu_vat_number: str | None
+    payment_method: str
+
+
+async def buyers(session: AsyncSession, account_ids: Sequence[int]) -> dict[int, Buyer]:
+    """The invoice heading of many billing accounts in one statement (the bill run)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(BillingAccount, Party.customer_number, Party.display_name, Party.tax_number, Party.eu_vat_number)
+        .join(Party, Party.id == BillingAccount.payer_id).where(BillingAccount.id.in_(sorted(account_ids))))
+    return {
+        account.id: Buyer(account.id, account.account_number, account.payer_id, str(number),
+                          account.name or str(name), account.address_line(), tax, vat, account.payment_method)
+        for account, number, name, tax, vat in rows
+    }
+
+
+async def consenting(session: AsyncSession, party_ids: set[int], kind: str, day: dt.date) -> set[int]:
+    """Which of the parties had given the consent `kind` on `day`."""
+    if not party_ids:
+        return set()
+    rows = await session.scalars(select(Consent.party_id).where(
+        Consent.party_id.in_(sorted(party_ids)), Consent.kind == kind, Consent.given_on <= day,
+        or_(Consent.withdrawn_on.is_(None), Consent.withdrawn_on > day)))
+    return set(rows)
+
+
+async def add_to_balance(session: AsyncSession, amounts: Mapping[int, decimal.Decimal]) -> None:
+    """Add issued invoices' gross to their accounts' balances (positive balance = owed to us)."""
+    if amounts:
+        table: Any = BillingAccount.__table__  # Core: one UPDATE run for many parameter sets
+        await session.execute(
+            update(table).where(table.c.id == bindparam("account_id"))
+            .values(balance=table.c.balance + bindparam("amount")),
+            [{"account_id": k, "amount": v} for k, v in amounts.items()])
 
 
 # ---------------------------------------------------------------- the data sheet

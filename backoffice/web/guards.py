@@ -23,6 +23,10 @@ DOCUMENT_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
 DOCUMENT_WRITE = frozenset({AGENT, SUPERVISOR, RECORDS})
 DOCUMENT_VOID = frozenset({SUPERVISOR, RECORDS})
 REGISTER_REPORT = frozenset({SUPERVISOR, RECORDS})
+# Invoices are read by everyone who reads customers; importing usage and running the bill run is
+# the billing specialist's work, which a supervisor (or an administrator) does here.
+INVOICE_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
+BILLING_OPERATIONS = frozenset({SUPERVISOR, ADMIN})
 
 
 def public() -> dict[str, Any]:

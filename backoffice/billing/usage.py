@@ -1,0 +1,344 @@
+"""Usage import: call detail records from CSV, validated row by row, rated on import against the
+plan in force at each record's time, charged to the payer in force that day.
+
+A file is one transaction (all of it or none of it). The same bytes imported again add nothing,
+and a record already imported from another file (same service, start, type, destination) is
+counted as a duplicate. Bad rows are stored with their line number and reason."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backoffice import audit, clock, identifiers, numbering
+from backoffice.actors import Principal
+from backoffice.billing import rules
+from backoffice.billing.models import UsageImport, UsageRecord, UsageReject
+from backoffice.errors import ValidationFailedError
+from backoffice.i18n import N_, Msg
+from backoffice.subscriptions import feed
+
+COLUMNS = ("service_number", "start_time", "type", "destination", "quantity")
+CHUNK = 5000
+MAX_DESTINATION = 40
+# How many rejected rows a result carries for the screen (all of them are stored).
+SHOWN_REJECTS = 500
+
+TYPES = {
+    "voice": rules.UsageType.VOICE, "sms": rules.UsageType.SMS, "data": rules.UsageType.DATA,
+    "roaming-voice": rules.UsageType.ROAMING_VOICE, "roaming_voice": rules.UsageType.ROAMING_VOICE,
+    "roaming-data": rules.UsageType.ROAMING_DATA, "roaming_data": rules.UsageType.ROAMING_DATA,
+}
+
+REJECT_MESSAGES = {
+    "columns": N_("Expected five columns: service number, start time, type, destination, quantity."),
+    "bad_number": N_("The service number is not a phone number."),
+    "unknown_service": N_("No service held this number at that time."),
+    "no_plan": N_("The service had no plan or payer at that time."),
+    "bad_time": N_("The start time is not a date and time (2026-10-03 14:22:10)."),
+    "future_time": N_("The start time is in the future."),
+    "unknown_type": N_("Unknown type: use voice, sms, data, roaming-voice or roaming-data."),
+    "bad_quantity": N_("The quantity is not a whole number."),
+    "negative_quantity": N_("The quantity is negative."),
+    "destination_too_long": N_("The destination is longer than 40 characters."),
+}
+
+
+def reject_message(code: str) -> Msg:
+    return Msg(REJECT_MESSAGES.get(code, N_("This row could not be read.")))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line_no: int
+    reason: str
+    detail: str
+
+
+@dataclass
+class ImportResult:
+    usage_import: UsageImport
+    already_imported: bool
+    rejects: list[Rejected] = field(default_factory=list)  # the first SHOWN_REJECTS
+
+
+@dataclass
+class _Row:
+    line_no: int
+    number: str
+    started_at: dt.datetime
+    usage_date: dt.date
+    kind: rules.UsageType
+    destination: str
+    quantity: int
+
+
+def _decode_lines(stream: IO[bytes]) -> Iterator[str]:
+    """UTF-8 (with or without BOM); a file that is not UTF-8 is read as Windows-1250, the
+    code page Hungarian spreadsheets save in."""
+    head = stream.read(1 << 16)
+    stream.seek(0)
+    try:
+        head.decode("utf-8-sig")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sample is still UTF-8.
+        encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "cp1250"
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")  # type: ignore[type-var]
+    try:
+        yield from text
+    finally:
+        text.detach()  # the caller's stream stays open
+
+
+def _sniff_delimiter(first: str) -> str:
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+_NUMBERS: dict[str, str | None] = {}
+
+
+def _e164(raw: str) -> str | None:
+    text = raw.strip()
+    if text in _NUMBERS:
+        return _NUMBERS[text]
+    candidate = text
+    if candidate.isdigit() and candidate.startswith("36") and len(candidate) in (10, 11):
+        candidate = "+" + candidate  # mediation writes numbers without the plus
+    try:
+        value: str | None = identifiers.phone_e164(candidate)
+    except identifiers.InvalidIdentifierError:
+        value = None
+    if len(_NUMBERS) < 200_000:
+        _NUMBERS[text] = value
+    return value
+
+
+_HU_DATE = re.compile(r"^(\d{4})\.\s*(\d{1,2})\.\s*(\d{1,2})\.?\s*(\S.*)?$")
+
+
+def _parse_time(raw: str) -> dt.datetime | None:
+    text = raw.strip()
+    if (hungarian := _HU_DATE.match(text)) is not None:  # 2026.10.03. 14:22:10
+        year, month, day, rest = hungarian.groups()
+        text = f"{year}-{int(month):02d}-{int(day):02d}{'T' + rest if rest else ''}"
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:  # local time in Hungary, as the network writes it
+        value = value.replace(tzinfo=clock.BUDAPEST)
+    return value.astimezone(dt.UTC)
+
+
+def _parse(line_no: int, cells: Sequence[str], now: dt.datetime) -> _Row | Rejected:
+    if len(cells) != len(COLUMNS):
+        return Rejected(line_no, "columns", ",".join(cells)[:200])
+    raw_number, raw_time, raw_type, destination, raw_quantity = (c.strip() for c in cells)
+    number = _e164(raw_number)
+    if number is None:
+        return Rejected(line_no, "bad_number", raw_number[:200])
+    started = _parse_time(raw_time)
+    if started is None:
+        return Rejected(line_no, "bad_time", raw_time[:200])
+    if started > now:
+        return Rejected(line_no, "future_time", raw_time[:200])
+    kind = TYPES.get(raw_type.lower())
+    if kind is None:
+        return Rejected(line_no, "unknown_type", raw_type[:200])
+    if len(destination) > MAX_DESTINATION:
+        return Rejected(line_no, "destination_too_long", destination[:200])
+    try:
+        quantity = int(raw_quantity)
+    except ValueError:
+        return Rejected(line_no, "bad_quantity", raw_quantity[:200])
+    if quantity < 0:
+        return Rejected(line_no, "negative_quantity", raw_quantity[:200])
+    return _Row(line_no, number, started, started.astimezone(clock.BUDAPEST).date(), kind, destination, quantity)
+
+
+def file_digest(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+async def import_usage(session: AsyncSession, actor: Principal | None, stream: IO[bytes],
+                       filename: str) -> ImportResult:
+    """Import one CSV file of usage (see COLUMNS; a header row is optional, `,` or `;`)."""
+    sha = file_digest(stream)
+    earlier = await session.scalar(select(UsageImport).where(UsageImport.sha256 == sha))
+    if earlier is not None:
+        return ImportResult(earlier, True)
+    # Imports take turns (a row lock on PostgreSQL, the write lock on SQLite): allowances are
+    # counted from what earlier imports stored.
+    await numbering.next_value(session, "usage_import")
+    usage_import = UsageImport(sha256=sha, filename=(filename or "usage.csv")[:255],
+                               imported_by=getattr(actor, "username", "system"))
+    session.add(usage_import)
+    await session.flush()
+    importer = _Importer(session, usage_import)
+    lines = _decode_lines(stream)
+    first = next(lines, "")
+    reader = csv.reader(itertools.chain([first], lines), delimiter=_sniff_delimiter(first))
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    pending: list[_Row] = []
+    for line_no, cells in enumerate(reader, start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue  # a blank line
+        if line_no == 1 and cells[0].strip().lower() == COLUMNS[0]:
+            continue  # the header
+        usage_import.rows_total += 1
+        parsed = _parse(line_no, cells, now)
+        if isinstance(parsed, Rejected):
+            importer.reject(parsed, cells)
+            continue
+        pending.append(parsed)
+        if len(pending) >= CHUNK:
+            await importer.store(pending)
+            pending = []
+    await importer.store(pending)
+    return await importer.finish(actor)
+
+
+class _Importer:
+    def __init__(self, session: AsyncSession, usage_import: UsageImport) -> None:
+        self.session = session
+        self.usage_import = usage_import
+        self.rejects: list[Rejected] = []
+        self.reject_rows: list[dict[str, Any]] = []
+        self.used: dict[tuple[int, str, int, str], int] = {}  # (service, month, plan, type) → base units
+        self.seen: set[tuple[int, dt.datetime, str, str]] = set()
+        self.groups_loaded: set[tuple[int, str]] = set()  # (service, month) whose earlier usage is counted
+        self.prices: feed.PriceList | None = None
+
+    def reject(self, rejected: Rejected, cells: Sequence[str]) -> None:
+        self.usage_import.rows_rejected += 1
+        if len(self.rejects) < SHOWN_REJECTS:
+            self.rejects.append(rejected)
+        self.reject_rows.append({"import_id": self.usage_import.id, "line_no": rejected.line_no,
+                                 "reason": rejected.reason, "detail": rejected.detail,
+                                 "raw": ",".join(cells)[:500]})
+
+    async def _flush_rejects(self) -> None:
+        if self.reject_rows:
+            await self.session.execute(insert(UsageReject), self.reject_rows)
+            self.reject_rows = []
+
+    async def store(self, rows: list[_Row]) -> None:
+        if self.prices is None:
+            self.prices = await feed.price_list(self.session)
+        holders = await feed.number_holders(self.session, {r.number for r in rows})
+        placed: list[tuple[_Row, feed.NumberHolder, int, int]] = []
+        for row in rows:
+            holder = next((h for h in holders.get(row.number, ()) if h.holds_on(row.usage_date)), None)
+            if holder is None:
+                self.reject(Rejected(row.line_no, "unknown_service", row.number), _cells(row))
+                continue
+            plan_id, payer_id = holder.plan_on(row.usage_date), holder.payer_on(row.usage_date)
+            if plan_id is None or payer_id is None:
+                self.reject(Rejected(row.line_no, "no_plan", row.number), _cells(row))
+                continue
+            placed.append((row, holder, plan_id, payer_id))
+        await self._flush_rejects()
+        if not placed:
+            return
+        await self._load_used(placed)
+        existing = await self._existing(placed)
+        records = []
+        # Rated in time order within the chunk, so the allowance goes to the earliest records.
+        for row, holder, plan_id, payer_id in sorted(placed, key=lambda p: (p[0].started_at, p[0].line_no)):
+            key = (holder.service_id, row.started_at, row.kind.value, row.destination)
+            if key in existing or key in self.seen:
+                self.usage_import.rows_duplicate += 1
+                continue
+            self.seen.add(key)
+            plan = self.prices.plans[plan_id]
+            units = rules.billable_units(row.kind, row.quantity, plan.tariff.voice_rounding)
+            month = f"{row.usage_date.year:04d}-{row.usage_date.month:02d}"
+            group = (holder.service_id, month, plan_id, row.kind.value)
+            rated = rules.rate(row.kind, units, self.used.get(group, 0), plan.tariff)
+            self.used[group] = self.used.get(group, 0) + units
+            records.append({
+                "service_id": holder.service_id, "billing_account_id": payer_id, "plan_id": plan_id,
+                "import_id": self.usage_import.id, "started_at": row.started_at, "usage_date": row.usage_date,
+                "usage_month": month, "usage_type": row.kind.value, "destination": row.destination,
+                "quantity": row.quantity, "units": rated.units, "included_units": rated.included,
+                "charged_units": rated.charged, "unit_price": plan.tariff.price(row.kind),
+                "vat_rate": plan.price.vat_rate, "amount": rated.amount,
+            })
+        if records:
+            await self.session.execute(insert(UsageRecord), records)
+            self.usage_import.rows_imported += len(records)
+
+    async def _load_used(self, placed: list[tuple[_Row, feed.NumberHolder, int, int]]) -> None:
+        """The base units already used this month under each plan, for groups not seen yet."""
+        wanted = {(h.service_id, f"{r.usage_date.year:04d}-{r.usage_date.month:02d}") for r, h, _, _ in placed}
+        missing = sorted(wanted - self.groups_loaded)
+        if not missing:
+            return
+        services = sorted({w[0] for w in missing})
+        months = sorted({w[1] for w in missing})
+        rows = await self.session.execute(
+            select(UsageRecord.service_id, UsageRecord.usage_month, UsageRecord.plan_id, UsageRecord.usage_type,
+                   func.sum(UsageRecord.units))
+            .where(UsageRecord.service_id.in_(services), UsageRecord.usage_month.in_(months))
+            .group_by(UsageRecord.service_id, UsageRecord.usage_month, UsageRecord.plan_id, UsageRecord.usage_type))
+        wanted_now = set(missing)
+        for service_id, month, plan_id, kind, total in rows:
+            if (service_id, month) in wanted_now:
+                self.used[(service_id, month, plan_id, kind)] = int(total or 0)
+        self.groups_loaded.update(missing)
+
+    async def _existing(self, placed: list[tuple[_Row, feed.NumberHolder, int, int]],
+                        ) -> set[tuple[int, dt.datetime, str, str]]:
+        """Records of this chunk that an earlier import already stored."""
+        services = sorted({h.service_id for _, h, _, _ in placed})
+        first = min(r.started_at for r, _, _, _ in placed)
+        last = max(r.started_at for r, _, _, _ in placed)
+        rows = await self.session.execute(
+            select(UsageRecord.service_id, UsageRecord.started_at, UsageRecord.usage_type, UsageRecord.destination)
+            .where(UsageRecord.service_id.in_(services), UsageRecord.started_at >= first,
+                   UsageRecord.started_at <= last, UsageRecord.import_id != self.usage_import.id))
+        return {(s, t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC), k, d) for s, t, k, d in rows}
+
+    async def finish(self, actor: Principal | None) -> ImportResult:
+        await self._flush_rejects()
+        await audit.record(self.session, actor, "usage.import", "usage_import", self.usage_import.id, after={
+            "filename": self.usage_import.filename, "rows": self.usage_import.rows_total,
+            "imported": self.usage_import.rows_imported, "duplicates": self.usage_import.rows_duplicate,
+            "rejected": self.usage_import.rows_rejected})
+        await self.session.flush()
+        return ImportResult(self.usage_import, False, self.rejects)
+
+
+def _cells(row: _Row) -> list[str]:
+    return [row.number, row.started_at.isoformat(), row.kind.value, row.destination, str(row.quantity)]
+
+
+async def import_rejects(session: AsyncSession, import_id: int, limit: int = SHOWN_REJECTS) -> list[UsageReject]:
+    return list(await session.scalars(select(UsageReject).where(UsageReject.import_id == import_id)
+                                      .order_by(UsageReject.line_no).limit(limit)))
+
+
+async def recent_imports(session: AsyncSession, limit: int = 20) -> list[UsageImport]:
+    return list(await session.scalars(select(UsageImport).order_by(UsageImport.id.desc()).limit(limit)))
+
+
+def read_upload(content: bytes) -> IO[bytes]:
+    if not content.strip():
+        raise ValidationFailedError("empty_file", Msg(N_("The file is empty.")), field="file")
+    return io.BytesIO(content)
