@@ -28,7 +28,7 @@ def _setting_up() -> Any:
 
     settings = Settings.from_env()
     storage.configure(LocalFileStore(settings.documents_dir))
-    current_language.set("en")
+    current_language.set(settings.default_language)  # the language of the reasons printed
     return settings
 
 

@@ -33,8 +33,8 @@ from backoffice.subscriptions import feed
 
 PAYMENT_METHODS_HU = {"bank_transfer": "Banki átutalás", "direct_debit": "Csoportos beszedési megbízás",
                       "postal_cheque": "Postai csekk"}
-UNITS = {"day": ("nap", "day"), "min": ("perc", "min"), "sms": ("db", "SMS"), "mb": ("MB", "MB"),
-         "pcs": ("db", "pcs")}
+UNITS = {"month": ("hó", "month"), "day": ("nap", "day"), "min": ("perc", "min"), "sms": ("db", "SMS"),
+         "mb": ("MB", "MB"), "pcs": ("db", "pcs")}
 USAGE_KINDS_HU = {"voice": "Hívás", "sms": "SMS", "data": "Adat", "roaming_voice": "Roaming hívás",
                   "roaming_data": "Roaming adat"}
 HU_MONTHS = ("január", "február", "március", "április", "május", "június", "július", "augusztus", "szeptember",

@@ -362,12 +362,16 @@ def usage_amount(kind: UsageType, charged_units: int, price: Decimal) -> Decimal
 def rate(kind: UsageType, units: int, used_before: int, tariff: Tariff) -> Rated:
     """Rate one record given the base units of the same kind already used this month under this
     plan: the allowance is consumed first, the rest is charged at the unit price."""
-    allowance = tariff.allowance(kind)
+    return rate_against(kind, units, used_before, tariff.allowance(kind), tariff.price(kind))
+
+
+def rate_against(kind: UsageType, units: int, used_before: int, allowance: int | None, price: Decimal) -> Rated:
+    """`rate` with the plan's allowance (None: unlimited) and unit price already looked up."""
     if allowance is None:
         return Rated(units, units, 0, Decimal("0.00"))
     included = min(units, max(0, allowance - used_before))
     charged = units - included
-    return Rated(units, included, charged, usage_amount(kind, charged, tariff.price(kind)))
+    return Rated(units, included, charged, usage_amount(kind, charged, price) if charged else Decimal("0.00"))
 
 
 def usage_line_net(kind: UsageType, charged_units: int, price: Decimal) -> Decimal:

@@ -176,14 +176,17 @@ class _Draft:
 
 
 def _day_line(charge: rules.Charge, label: str, names: tuple[str, str], period: rules.Period) -> dict[str, Any]:
+    """A whole month is 1 month at the monthly price; part of one is its days at the day's price."""
     hu, en = names
-    if charge.days < period.days:
-        hu, en = f"{hu} ({charge.days}/{period.days} nap)", f"{en} ({charge.days}/{period.days} days)"
-    return {"kind": charge.kind.value, "service_id": charge.service_id, "service_label": label,
+    line = {"kind": charge.kind.value, "service_id": charge.service_id, "service_label": label,
             "description_hu": hu, "description_en": en, "period_start": charge.start,
-            "period_end": charge.end - dt.timedelta(days=1), "quantity": Decimal(charge.days), "unit": "day",
-            "unit_price": (charge.monthly / period.days).quantize(Decimal("0.0001")), "net": charge.net,
-            "vat_rate": charge.vat_rate}
+            "period_end": charge.end - dt.timedelta(days=1), "quantity": Decimal(1), "unit": "month",
+            "unit_price": charge.monthly, "net": charge.net, "vat_rate": charge.vat_rate}
+    if charge.days < period.days:
+        line.update(description_hu=f"{hu} ({charge.days}/{period.days} nap)",
+                    description_en=f"{en} ({charge.days}/{period.days} days)", quantity=Decimal(charge.days),
+                    unit="day", unit_price=(charge.monthly / period.days).quantize(Decimal("0.0001")))
+    return line
 
 
 def _charge_names(charge: rules.Charge, prices: feed.PriceList) -> tuple[str, str]:

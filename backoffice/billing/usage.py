@@ -15,9 +15,10 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock, identifiers, numbering
@@ -201,7 +202,7 @@ async def import_usage(session: AsyncSession, actor: Principal | None, stream: I
             continue  # a blank line
         if line_no == 1 and cells[0].strip().lower() == COLUMNS[0]:
             continue  # the header
-        usage_import.rows_total += 1
+        importer.total += 1
         parsed = _parse(line_no, cells, now)
         if isinstance(parsed, Rejected):
             importer.reject(parsed, cells)
@@ -221,12 +222,14 @@ class _Importer:
         self.rejects: list[Rejected] = []
         self.reject_rows: list[dict[str, Any]] = []
         self.used: dict[tuple[int, str, int, str], int] = {}  # (service, month, plan, type) → base units
-        self.seen: set[tuple[int, dt.datetime, str, str]] = set()
         self.groups_loaded: set[tuple[int, str]] = set()  # (service, month) whose earlier usage is counted
         self.prices: feed.PriceList | None = None
+        # Counted here and written once at the end (an ORM attribute per row costs more than the row).
+        self.total = self.imported = self.duplicates = self.rejected = 0
+        self.tariffs: dict[tuple[int, rules.UsageType], tuple[str, Decimal, int | None, Decimal]] = {}
 
     def reject(self, rejected: Rejected, cells: Sequence[str]) -> None:
-        self.usage_import.rows_rejected += 1
+        self.rejected += 1
         if len(self.rejects) < SHOWN_REJECTS:
             self.rejects.append(rejected)
         self.reject_rows.append({"import_id": self.usage_import.id, "line_no": rejected.line_no,
@@ -258,31 +261,46 @@ class _Importer:
             return
         await self._load_used(placed)
         existing = await self._existing(placed)
+        seen: set[tuple[int, dt.datetime, str, str]] = set()  # duplicates inside the chunk itself
         records = []
         # Rated in time order within the chunk, so the allowance goes to the earliest records.
         for row, holder, plan_id, payer_id in sorted(placed, key=lambda p: (p[0].started_at, p[0].line_no)):
             key = (holder.service_id, row.started_at, row.kind.value, row.destination)
-            if key in existing or key in self.seen:
-                self.usage_import.rows_duplicate += 1
+            if key in existing or key in seen:
+                self.duplicates += 1
                 continue
-            self.seen.add(key)
-            plan = self.prices.plans[plan_id]
-            units = rules.billable_units(row.kind, row.quantity, plan.tariff.voice_rounding)
+            seen.add(key)
+            rounding, price, allowance, vat_rate = self._tariff(plan_id, row.kind)
+            units = rules.billable_units(row.kind, row.quantity, rounding)
             month = f"{row.usage_date.year:04d}-{row.usage_date.month:02d}"
             group = (holder.service_id, month, plan_id, row.kind.value)
-            rated = rules.rate(row.kind, units, self.used.get(group, 0), plan.tariff)
-            self.used[group] = self.used.get(group, 0) + units
+            used = self.used.get(group, 0)
+            rated = rules.rate_against(row.kind, units, used, allowance, price)
+            self.used[group] = used + units
             records.append({
                 "service_id": holder.service_id, "billing_account_id": payer_id, "plan_id": plan_id,
                 "import_id": self.usage_import.id, "started_at": row.started_at, "usage_date": row.usage_date,
                 "usage_month": month, "usage_type": row.kind.value, "destination": row.destination,
                 "quantity": row.quantity, "units": rated.units, "included_units": rated.included,
-                "charged_units": rated.charged, "unit_price": plan.tariff.price(row.kind),
-                "vat_rate": plan.price.vat_rate, "amount": rated.amount,
+                "charged_units": rated.charged, "unit_price": price, "vat_rate": vat_rate, "amount": rated.amount,
+                "invoice_id": None,
             })
         if records:
-            await self.session.execute(insert(UsageRecord), records)
-            self.usage_import.rows_imported += len(records)
+            table: Any = UsageRecord.__table__  # Core: no ORM bookkeeping for thousands of rows
+            await self.session.execute(insert(table), records)
+            self.imported += len(records)
+
+    def _tariff(self, plan_id: int, kind: rules.UsageType) -> tuple[str, Decimal, int | None, Decimal]:
+        """The plan's voice rounding, unit price, allowance and VAT rate for a kind of usage (cached)."""
+        key = (plan_id, kind)
+        found = self.tariffs.get(key)
+        if found is None:
+            assert self.prices is not None
+            plan = self.prices.plans[plan_id]
+            found = (plan.tariff.voice_rounding, plan.tariff.price(kind), plan.tariff.allowance(kind),
+                     plan.price.vat_rate)
+            self.tariffs[key] = found
+        return found
 
     async def _load_used(self, placed: list[tuple[_Row, feed.NumberHolder, int, int]]) -> None:
         """The base units already used this month under each plan, for groups not seen yet."""
@@ -305,18 +323,22 @@ class _Importer:
 
     async def _existing(self, placed: list[tuple[_Row, feed.NumberHolder, int, int]],
                         ) -> set[tuple[int, dt.datetime, str, str]]:
-        """Records of this chunk that an earlier import already stored."""
-        services = sorted({h.service_id for _, h, _, _ in placed})
-        first = min(r.started_at for r, _, _, _ in placed)
-        last = max(r.started_at for r, _, _, _ in placed)
-        rows = await self.session.execute(
-            select(UsageRecord.service_id, UsageRecord.started_at, UsageRecord.usage_type, UsageRecord.destination)
-            .where(UsageRecord.service_id.in_(services), UsageRecord.started_at >= first,
-                   UsageRecord.started_at <= last, UsageRecord.import_id != self.usage_import.id))
-        return {(s, t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC), k, d) for s, t, k, d in rows}
+        """Records of this chunk already stored, by an earlier import or an earlier chunk of this
+        one: looked up by (service, start), the head of the unique index, so each costs one probe."""
+        keys = sorted({(h.service_id, r.started_at) for r, h, _, _ in placed})
+        found: set[tuple[int, dt.datetime, str, str]] = set()
+        for i in range(0, len(keys), 2000):  # bound the statement's parameters
+            rows = await self.session.execute(
+                select(UsageRecord.service_id, UsageRecord.started_at, UsageRecord.usage_type, UsageRecord.destination)
+                .where(tuple_(UsageRecord.service_id, UsageRecord.started_at).in_(keys[i:i + 2000])))
+            found.update((s, t if t.tzinfo else t.replace(tzinfo=dt.UTC), k, d) for s, t, k, d in rows)
+        return found
 
     async def finish(self, actor: Principal | None) -> ImportResult:
         await self._flush_rejects()
+        done = self.usage_import
+        done.rows_total, done.rows_imported = self.total, self.imported
+        done.rows_duplicate, done.rows_rejected = self.duplicates, self.rejected
         await audit.record(self.session, actor, "usage.import", "usage_import", self.usage_import.id, after={
             "filename": self.usage_import.filename, "rows": self.usage_import.rows_total,
             "imported": self.usage_import.rows_imported, "duplicates": self.usage_import.rows_duplicate,
