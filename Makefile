@@ -26,7 +26,7 @@ $(HTMX): package.json
 
 run: $(STAMP) $(HTMX)
 	$(VENV)/bin/backoffice migrate
-	$(VENV)/bin/backoffice seed --customers 200 --seed 1 --demo-accounts --if-empty
+	$(VENV)/bin/backoffice seed --customers 200 --seed 1 --demo-accounts --if-empty --bills
 	$(VENV)/bin/backoffice serve
 
 chromium:
@@ -47,6 +47,7 @@ bench: $(TEST_STAMP) $(HTMX)
 	$(PY) bench/documents_intake.py
 	$(PY) bench/subscriptions.py
 	$(PY) bench/invoice_pdf.py
+	$(PY) bench/billing.py
 
 LOCALE_DIR := backoffice/locale
 POT := $(LOCALE_DIR)/messages.pot

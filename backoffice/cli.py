@@ -89,21 +89,32 @@ async def _seed_reference_data(maker: Any) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when customers already exist.")
 @click.option("--services/--no-services", "with_services", default=True, show_default=True,
               help="Also give the new customers contracts and services (about two services each).")
-def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool, with_services: bool) -> None:
+@click.option("--bills", "with_bills", is_flag=True,
+              help="Also import a month of demo usage for last month and issue its invoices.")
+def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool, with_services: bool,
+         with_bills: bool) -> None:
     """Make realistic Hungarian demo data; the same seed gives the same data."""
     from rich.progress import Progress
 
+    from backoffice.billing.invoices import Seller
+    from backoffice.billing.seed import SeededBills, seed_bills
     from backoffice.customers.models import Party
     from backoffice.customers.seed import seed_customers
+    from backoffice.documents import storage
+    from backoffice.documents.storage import LocalFileStore
     from backoffice.staff import services as staff
     from backoffice.staff.models import StaffUser
     from backoffice.subscriptions.catalogue import seed_demo_catalogue
     from backoffice.subscriptions.cli import load_demo_ranges
     from backoffice.subscriptions.seed import SeededSubscriptions, seed_subscriptions
 
+    settings = Settings.from_env()
+    storage.configure(LocalFileStore(settings.documents_dir))  # the demo invoices' PDFs
     timings: dict[str, float] = {}
+    bills = SeededBills()
 
     async def work(maker: Any) -> tuple[int, SeededSubscriptions]:
+        nonlocal bills
         await _seed_reference_data(maker)
         async with transaction(maker) as session:
             await seed_demo_catalogue(session)
@@ -126,7 +137,10 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool, with_
             # Only the customers just made: customers entered by hand keep what they have.
             subscriptions = await seed_subscriptions(maker, seed_value, lambda n: bar.advance(task, n),
                                                      after_party_id=int(last_party))
-            return made, subscriptions
+            timings["services"] = time.perf_counter() - started
+        if with_bills:
+            bills = await seed_bills(maker, seed_value, Seller.from_settings(settings))
+        return made, subscriptions
 
     started = time.perf_counter()
     made, subscriptions = _run(work)
@@ -134,7 +148,10 @@ def seed(count: int, seed_value: int, demo_accounts: bool, if_empty: bool, with_
     click.echo(f"seeded {made} customers in {timings.get('customers', total):.1f} s")
     if subscriptions.services:
         click.echo(f"seeded {subscriptions.contracts} contracts with {subscriptions.services} services in "
-                   f"{total - timings['customers']:.1f} s")
+                   f"{timings['services'] - timings['customers']:.1f} s")
+    if bills.invoices:
+        click.echo(f"seeded {bills.usage_records} usage records and {bills.invoices} invoices for {bills.period} in "
+                   f"{total - timings['services']:.1f} s")
 
 
 @main.group()

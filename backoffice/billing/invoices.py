@@ -74,12 +74,6 @@ def _issued_change() -> ConflictError:
     return ConflictError("invoice_issued", Msg(N_("An issued invoice cannot be changed.")))
 
 
-def check_editable(invoice: Invoice) -> None:
-    """Every service that would change an invoice asks first."""
-    if _was_issued(invoice):
-        raise _issued_change()
-
-
 def _was_issued(invoice: Invoice) -> bool:
     from sqlalchemy import inspect
 

@@ -162,7 +162,10 @@ async def draft(maker: async_sessionmaker[AsyncSession], actor: Principal | None
     async with transaction(maker) as session:
         run = await _locked_run(session, period)
         if run.status == RunStatus.DRAFTING.value:
-            run.status = RunStatus.DRAFT.value
+            drafts = await session.scalar(select(func.count()).select_from(Invoice).where(
+                Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value))
+            # Drafting an issued period again that finds nothing new leaves it issued.
+            run.status = RunStatus.DRAFT.value if drafts or not run.invoices_issued else RunStatus.ISSUED.value
             run.drafted_at = run.updated_at = utcnow()
             run.accounts_done = run.accounts_total
 

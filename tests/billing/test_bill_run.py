@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from backoffice.billing import runs
 from backoffice.billing.models import BillRun, Invoice, InvoiceLine
 from backoffice.billing.rules import prorate, vat_of
 from backoffice.customers.models import BillingAccount
@@ -88,7 +89,11 @@ async def test_re_running_a_period_bills_nothing_twice(maker: Maker, monkeypatch
         await active_sim(maker)
     issued = await bill(maker, monkeypatch)
     await draft(maker, monkeypatch)
-    await confirm(maker, monkeypatch)
+    async with maker() as s:
+        run = await runs.get_run(s, OCT)
+        assert run.status == "issued"  # nothing new to draft: the period stays issued
+    with pytest.raises(ConflictError):
+        await confirm(maker, monkeypatch)
     again = await invoices_for(maker)
     assert [(i.id, i.number, i.gross_total) for i in again] == [(i.id, i.number, i.gross_total) for i in issued]
     # The next month bills the next month's fee, not the activation fee again.

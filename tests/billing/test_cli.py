@@ -79,3 +79,18 @@ async def test_import_run_and_confirm_from_the_command_line(
     assert bad.exit_code == 2 and "Give the month as 2026-10." in bad.stderr
     early = await command("run", "--period", "2099-01")
     assert early.exit_code == 1 and "has not ended yet" in early.stderr
+
+
+async def test_the_demo_seed_with_bills_issues_last_months_invoices(
+        maker: Maker, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKOFFICE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("BACKOFFICE_VAR_DIR", str(settings.var_dir))
+    monkeypatch.delenv("BACKOFFICE_STORAGE_DIR", raising=False)
+    runner = CliRunner()
+    args = ["seed", "--customers", "12", "--seed", "3", "--bills"]
+    result = await asyncio.to_thread(runner.invoke, main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    async with maker() as s:
+        invoices = list(await s.scalars(select(Invoice)))
+    assert invoices and all(i.status == "issued" and i.document_id for i in invoices)
+    assert f"{len(invoices)} invoices for {invoices[0].period}" in result.stdout
