@@ -117,7 +117,9 @@ def run_command(period: str, confirm_run: bool, username: str | None) -> None:
             # confirmation carries on; everything else drafts (again) first.
             if not (confirm_run and status in (RunStatus.DRAFT.value, RunStatus.CONFIRMING.value)):
                 await runs.draft(maker, actor, month, progress=progress, anomaly_factor=settings.anomaly_factor)
-            if confirm_run:
+            async with maker() as session:
+                current = await session.scalar(runs.select_run(month))
+            if confirm_run and current is not None and current.status != RunStatus.ISSUED.value:
                 await runs.confirm(maker, actor, month, Seller.from_settings(settings), progress=progress,
                                    due_days=settings.invoice_due_days)
             async with maker() as session:

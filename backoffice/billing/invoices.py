@@ -195,8 +195,10 @@ async def _itemised_usage(session: AsyncSession, invoices: Sequence[Invoice]) ->
     result: dict[int, list[UsageRecord]] = defaultdict(list)
     if not wanted:
         return result
+    accounts = sorted({i.billing_account_id for i in invoices if i.id in wanted})
     for record in await session.scalars(
-            select(UsageRecord).where(UsageRecord.invoice_id.in_(sorted(wanted)))
+            select(UsageRecord).where(UsageRecord.billing_account_id.in_(accounts),
+                                      UsageRecord.invoice_id.in_(sorted(wanted)))
             .order_by(UsageRecord.invoice_id, UsageRecord.service_id, UsageRecord.started_at)):
         if record.invoice_id is not None and record.service_id in wanted[record.invoice_id]:
             result[record.invoice_id].append(record)
@@ -236,7 +238,8 @@ async def invoice_view(session: AsyncSession, invoice: Invoice) -> InvoiceView:
     lines = list(await session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
                                        .order_by(InvoiceLine.position)))
     count = await session.scalar(select(func.count()).select_from(UsageRecord)
-                                 .where(UsageRecord.invoice_id == invoice.id)) or 0
+                                 .where(UsageRecord.billing_account_id == invoice.billing_account_id,
+                                        UsageRecord.invoice_id == invoice.id)) or 0
     return InvoiceView(invoice, lines, rules.vat_totals((line.net, line.vat_rate) for line in lines), int(count))
 
 

@@ -112,7 +112,10 @@ async def start_draft(session: AsyncSession, actor: Principal | None, period: ru
 
 async def _discard_drafts(session: AsyncSession, run: BillRun) -> None:
     drafts = select(Invoice.id).where(Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value)
-    await session.execute(update(UsageRecord).where(UsageRecord.invoice_id.in_(drafts)).values(invoice_id=None))
+    accounts = select(Invoice.billing_account_id).where(Invoice.bill_run_id == run.id,
+                                                        Invoice.status == InvoiceStatus.DRAFT.value)
+    await session.execute(update(UsageRecord).where(UsageRecord.billing_account_id.in_(accounts),
+                                                    UsageRecord.invoice_id.in_(drafts)).values(invoice_id=None))
     await session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(drafts)))
     await session.execute(delete(Invoice).where(Invoice.bill_run_id == run.id,
                                                 Invoice.status == InvoiceStatus.DRAFT.value))

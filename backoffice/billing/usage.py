@@ -310,10 +310,15 @@ class _Importer:
             return
         services = sorted({w[0] for w in missing})
         months = sorted({w[1] for w in missing})
+        # By start time (the unique index's second column), not by month: no index of its own.
+        first, last = rules.Period.parse(months[0]), rules.Period.parse(months[-1])
+        low = dt.datetime.combine(first.start, dt.time(), clock.BUDAPEST).astimezone(dt.UTC)
+        high = dt.datetime.combine(last.end, dt.time(), clock.BUDAPEST).astimezone(dt.UTC)
         rows = await self.session.execute(
             select(UsageRecord.service_id, UsageRecord.usage_month, UsageRecord.plan_id, UsageRecord.usage_type,
                    func.sum(UsageRecord.units))
-            .where(UsageRecord.service_id.in_(services), UsageRecord.usage_month.in_(months))
+            .where(UsageRecord.service_id.in_(services), UsageRecord.started_at >= low,
+                   UsageRecord.started_at < high)
             .group_by(UsageRecord.service_id, UsageRecord.usage_month, UsageRecord.plan_id, UsageRecord.usage_type))
         wanted_now = set(missing)
         for service_id, month, plan_id, kind, total in rows:

@@ -184,8 +184,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
         batch_op.create_index('ix_usage_records_billing', ['billing_account_id', 'invoice_id', 'usage_date'], unique=False)
-        batch_op.create_index('ix_usage_records_invoice', ['invoice_id'], unique=False)
-        batch_op.create_index('ix_usage_records_month', ['service_id', 'usage_month', 'plan_id', 'usage_type'], unique=False)
 
     op.create_table('invoice_lines',
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -229,8 +227,6 @@ def downgrade() -> None:
 
     op.drop_table('invoice_lines')
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_records_month')
-        batch_op.drop_index('ix_usage_records_invoice')
         batch_op.drop_index('ix_usage_records_billing')
 
     op.drop_table('usage_records')

@@ -55,6 +55,9 @@ async def run():
         existing = await session.scalar(runs.select_run(period))
     if existing is None or existing.status in (RunStatus.DRAFTING.value, RunStatus.ISSUED.value):
         await runs.draft(maker, None, period, progress=progress, chunk=2)
+    async with maker() as session:
+        if (await session.scalar(runs.select_run(period))).status == RunStatus.ISSUED.value:
+            return
     await runs.confirm(maker, None, period, Seller.from_settings(settings), progress=progress, chunk=2)
 
 asyncio.run(run())
