@@ -30,7 +30,7 @@ MEMORY_RATIO_MAX = 1.2
 
 # The run's two phases as library calls, timed inside the child (no start-up), with its peak RSS.
 CHILD = """
-import asyncio, json, resource, sys, time
+import asyncio, json, resource, sys, threading, time
 import backoffice.models
 from backoffice.billing import runs
 from backoffice.billing.invoices import Seller
@@ -44,6 +44,20 @@ from backoffice.billing.models import Invoice
 settings = Settings.from_env()
 storage.configure(LocalFileStore(settings.documents_dir))
 period = runs.parse_period(sys.argv[2])
+peak_anon = 0
+
+def sample():
+    # The process's own memory (RssAnon), apart from the database file's pages that SQLite maps in
+    # (RssFile): those are the kernel's page cache, shared and dropped under pressure.
+    global peak_anon
+    while True:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    peak_anon = max(peak_anon, int(line.split()[1]))
+        time.sleep(0.02)
+
+threading.Thread(target=sample, daemon=True).start()
 
 async def main():
     engine = make_engine(settings.database_url)
@@ -60,7 +74,7 @@ async def main():
     return seconds, invoices
 
 seconds, invoices = asyncio.run(main())
-print(json.dumps({"seconds": seconds, "invoices": invoices,
+print(json.dumps({"seconds": seconds, "invoices": invoices, "peak_anon_mb": peak_anon / 1024,
                   "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -145,8 +159,9 @@ def bench(work: Path, procs: Processes) -> list[str]:
         figure(f"billing_{name}_draft_seconds", drafted["seconds"], "s")
         rate = invoices / drafted["seconds"]
         figure(f"billing_{name}_draft_invoices_per_s", rate, "invoices/s")
-        figure(f"billing_{name}_draft_peak_rss", drafted["max_rss_mb"], "MB")
-        rss[name] = drafted["max_rss_mb"]
+        figure(f"billing_{name}_draft_peak_rss_with_mapped_db", drafted["max_rss_mb"], "MB")
+        figure(f"billing_{name}_draft_peak_own_memory", drafted["peak_anon_mb"], "MB")
+        rss[name] = drafted["peak_anon_mb"]
         if name == "large" and rate < DRAFT_INVOICES_PER_S_MIN:
             missed.append("draft invoices/s")
         if name == "small":
@@ -154,11 +169,11 @@ def bench(work: Path, procs: Processes) -> list[str]:
             pdfs = confirmed["invoices"] / confirmed["seconds"]
             figure("billing_small_confirm_seconds", confirmed["seconds"], "s")
             figure("billing_confirm_pdfs_per_s_one_core", pdfs, "invoices/s")
-            figure("billing_small_confirm_peak_rss", confirmed["max_rss_mb"], "MB")
+            figure("billing_small_confirm_peak_own_memory", confirmed["peak_anon_mb"], "MB")
             if pdfs < PDFS_PER_S_PER_CORE_MIN:
                 missed.append("PDFs/s per core")
     ratio = rss["large"] / rss["small"]
-    figure("billing_draft_peak_rss_large_over_small", ratio, "x")
+    figure("billing_draft_peak_own_memory_large_over_small", ratio, "x")
     if ratio > MEMORY_RATIO_MAX:
         missed.append("memory large/small")
     return missed

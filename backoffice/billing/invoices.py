@@ -198,6 +198,7 @@ async def _itemised_usage(session: AsyncSession, invoices: Sequence[Invoice]) ->
     accounts = sorted({i.billing_account_id for i in invoices if i.id in wanted})
     for record in await session.scalars(
             select(UsageRecord).where(UsageRecord.billing_account_id.in_(accounts),
+                                      UsageRecord.usage_date < max(rules.Period.parse(i.period).end for i in invoices),
                                       UsageRecord.invoice_id.in_(sorted(wanted)))
             .order_by(UsageRecord.invoice_id, UsageRecord.service_id, UsageRecord.started_at)):
         if record.invoice_id is not None and record.service_id in wanted[record.invoice_id]:
@@ -239,6 +240,7 @@ async def invoice_view(session: AsyncSession, invoice: Invoice) -> InvoiceView:
                                        .order_by(InvoiceLine.position)))
     count = await session.scalar(select(func.count()).select_from(UsageRecord)
                                  .where(UsageRecord.billing_account_id == invoice.billing_account_id,
+                                        UsageRecord.usage_date < rules.Period.parse(invoice.period).end,
                                         UsageRecord.invoice_id == invoice.id)) or 0
     return InvoiceView(invoice, lines, rules.vat_totals((line.net, line.vat_rate) for line in lines), int(count))
 

@@ -32,7 +32,7 @@ from backoffice.errors import ConflictError, NotFoundError, ValidationFailedErro
 from backoffice.i18n import N_, Msg
 from backoffice.subscriptions import feed
 
-ACCOUNT_CHUNK = 200
+ACCOUNT_CHUNK = 500
 CONFIRM_CHUNK = 25
 HISTORY_MONTHS = 12  # the anomaly check compares with the account's invoices of the past year
 
@@ -277,7 +277,7 @@ async def _store_drafts(session: AsyncSession, run: BillRun, period: rules.Perio
         .where(Invoice.billing_account_id.in_(accounts), Invoice.status == InvoiceStatus.ISSUED.value,
                Invoice.period >= since, Invoice.period < str(period))
         .group_by(Invoice.billing_account_id))).all())
-    invoices = []
+    invoices: list[dict[str, Any]] = []
     for account_id in accounts:
         draft_ = drafts[account_id]
         buyer = buyers[account_id]
@@ -289,30 +289,37 @@ async def _store_drafts(session: AsyncSession, run: BillRun, period: rules.Perio
         vat = sum((t.vat for t in totals), Decimal(0))
         average = averages.get(account_id)
         average = None if average is None else Decimal(average).quantize(rules.CENT)
-        invoices.append(Invoice(
-            bill_run_id=run.id, billing_account_id=account_id, payer_id=buyer.payer_id, period=str(period),
-            status=InvoiceStatus.DRAFT.value, fulfilment_date=period.last_day, net_total=net, vat_total=vat,
-            gross_total=net + vat, average_gross=average,
-            anomaly=rules.is_anomaly(net + vat, average, anomaly_factor),
-            itemised_services=sorted(draft_.itemised), buyer_name=buyer.name, buyer_address=buyer.address,
-            buyer_tax_number=buyer.tax_number, buyer_eu_vat_number=buyer.eu_vat_number,
-            customer_number=buyer.customer_number, account_number=buyer.account_number,
-            payment_method=buyer.payment_method))
-    session.add_all(invoices)
-    await session.flush()
+        invoices.append({
+            "bill_run_id": run.id, "billing_account_id": account_id, "payer_id": buyer.payer_id,
+            "period": str(period), "status": InvoiceStatus.DRAFT.value, "fulfilment_date": period.last_day,
+            "net_total": net, "vat_total": vat, "gross_total": net + vat, "average_gross": average,
+            "anomaly": rules.is_anomaly(net + vat, average, anomaly_factor),
+            "itemised_services": sorted(draft_.itemised), "buyer_name": buyer.name, "buyer_address": buyer.address,
+            "buyer_tax_number": buyer.tax_number, "buyer_eu_vat_number": buyer.eu_vat_number,
+            "customer_number": buyer.customer_number, "account_number": buyer.account_number,
+            "payment_method": buyer.payment_method, "created_at": utcnow()})
+    # Core statements, each one round trip for the whole chunk (the ORM sends a row at a time here).
+    # (Ids are read back by the unique (account, period): SQLite cannot return them in order in bulk.)
+    invoice_table: Any = Invoice.__table__
+    await session.execute(insert(invoice_table), invoices)
+    id_of = dict((await session.execute(select(Invoice.billing_account_id, Invoice.id).where(
+        Invoice.period == str(period), Invoice.billing_account_id.in_(accounts)))).all())
+    ids = [id_of[i["billing_account_id"]] for i in invoices]
     rows = []
-    for invoice in invoices:
-        ordered = sorted(drafts[invoice.billing_account_id].lines, key=_line_order)
+    for invoice_id, invoice in zip(ids, invoices, strict=True):
+        ordered = sorted(drafts[invoice["billing_account_id"]].lines, key=_line_order)
         for position, line in enumerate(ordered, start=1):
-            rows.append({"invoice_id": invoice.id, "position": position, "service_fee_id": None, "item_code": "",
+            rows.append({"invoice_id": invoice_id, "position": position, "service_fee_id": None, "item_code": "",
                          "note": "", **line})
-    await session.execute(insert(InvoiceLine), rows)
-    table: Any = UsageRecord.__table__  # Core: one UPDATE run for many parameter sets
+    line_table: Any = InvoiceLine.__table__
+    await session.execute(insert(line_table), rows)
+    usage_table: Any = UsageRecord.__table__
     await session.execute(
-        update(table).where(table.c.billing_account_id == bindparam("account"), table.c.invoice_id.is_(None),
-                            table.c.usage_date < period.end)
+        update(usage_table).where(usage_table.c.billing_account_id == bindparam("account"),
+                                  usage_table.c.invoice_id.is_(None), usage_table.c.usage_date < period.end)
         .values(invoice_id=bindparam("invoice")),
-        [{"account": i.billing_account_id, "invoice": i.id} for i in invoices])
+        [{"account": i["billing_account_id"], "invoice": invoice_id} for invoice_id, i in zip(ids, invoices,
+                                                                                             strict=True)])
 
 
 def _line_order(line: dict[str, Any]) -> tuple[Any, ...]:

@@ -183,7 +183,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('service_id', 'started_at', 'usage_type', 'destination', name='uq_usage_records_natural')
     )
     with op.batch_alter_table('usage_records', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_records_billing', ['billing_account_id', 'invoice_id', 'usage_date'], unique=False)
+        batch_op.create_index('ix_usage_records_billing', ['billing_account_id', 'usage_date'], unique=False)
 
     op.create_table('invoice_lines',
     sa.Column('invoice_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
