@@ -34,6 +34,9 @@ from backoffice.web.transactions import commit_or_rollback
 
 
 def _route_handlers() -> list[Any]:
+    from backoffice.billing import api as billing_api
+    from backoffice.billing import invoices as billing_invoices
+    from backoffice.billing import views as billing_views
     from backoffice.customers import api as customers_api
     from backoffice.customers import views as customers_views
     from backoffice.customers.services import register_search
@@ -49,6 +52,7 @@ def _route_handlers() -> list[Any]:
     register_search()
     documents_services.register_search()
     subscriptions_contracts.register_search()
+    billing_invoices.register_search()
     return [
         *web_views.ROUTES,
         *staff_views.ROUTES,
@@ -58,6 +62,8 @@ def _route_handlers() -> list[Any]:
         *documents_api.ROUTES,
         *subscriptions_views.ROUTES,
         *subscriptions_api.ROUTES,
+        *billing_views.ROUTES,
+        *billing_api.ROUTES,
     ]
 
 

@@ -7,7 +7,7 @@ import decimal
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import JSON, Index, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -107,3 +107,18 @@ async def search_entries(
         stmt = stmt.where(AuditEntry.at < until)
     result = await session.scalars(stmt.limit(limit).offset(offset))
     return list(result)
+
+
+async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, str, Any, dict[str, Any]]]) -> None:
+    """Many audit rows `(action, entity_type, entity_id, after)` in one statement (batches: the
+    session would insert its objects one at a time to learn each id, which nobody needs here)."""
+    if not rows:
+        return
+    now = utcnow()
+    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "system"
+    table: Any = AuditEntry.__table__
+    await session.execute(insert(table), [
+        {"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity_type": entity_type,
+         "entity_id": str(entity_id), "before": None, "after": _jsonable(after)}
+        for action, entity_type, entity_id, after in rows])
+

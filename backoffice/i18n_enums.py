@@ -140,3 +140,6 @@ N_("completed")
 N_("contract_number")
 N_("service_number")
 N_("iccid")
+
+# The billing search provider (billing.invoices.register_search)
+N_("invoice_number")

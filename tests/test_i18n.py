@@ -57,7 +57,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "Msg": None}
 # Values shown through `_(value)` that are not enums: search-hit kinds (customers search providers)
 # and contact-point kinds (ContactPoint.kind).
 SEARCH_HIT_KINDS = {"name", "phone", "customer_number", "account_number", "registry_number", "contract_number",
-                    "service_number", "iccid"}
+                    "service_number", "iccid", "invoice_number"}
 CONTACT_POINT_KINDS = {"phone", "email"}
 ENUM_VALUES = {
     member.value

@@ -33,7 +33,7 @@ from backoffice.subscriptions import feed
 
 PAYMENT_METHODS_HU = {"bank_transfer": "Banki átutalás", "direct_debit": "Csoportos beszedési megbízás",
                       "postal_cheque": "Postai csekk"}
-UNITS = {"month": ("hó", "month"), "day": ("nap", "day"), "min": ("perc", "min"), "sms": ("db", "SMS"),
+UNITS = {"month": ("hó", "month"), "day": ("nap", "days"), "min": ("perc", "min"), "sms": ("db", "SMS"),
          "mb": ("MB", "MB"), "pcs": ("db", "pcs")}
 USAGE_KINDS_HU = {"voice": "Hívás", "sms": "SMS", "data": "Adat", "roaming_voice": "Roaming hívás",
                   "roaming_data": "Roaming adat"}
@@ -151,20 +151,22 @@ def _local(moment: dt.datetime) -> str:
 
 async def issue(session: AsyncSession, actor: Principal | None, invoice_ids: Sequence[int], seller: Seller,
                 issue_date: dt.date, due_days: int) -> list[Invoice]:
-    """Issue drafts in id order: each takes the next number of the year, its PDF is made and
-    registered in the payer's documents, and the gross is added to the account's balance."""
-    invoices = list(await session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)).order_by(Invoice.id)))
+    """Issue drafts in id order: they take the next numbers of the year (a block, in this
+    transaction: a rollback gives them back), their PDFs are registered in the payers' documents,
+    and the gross is added to each account's balance."""
+    invoices = [i for i in await session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids))
+                                                 .order_by(Invoice.id)) if i.status == InvoiceStatus.DRAFT.value]
+    if not invoices:
+        return []
     lines: dict[int, list[InvoiceLine]] = defaultdict(list)
     for line in await session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids))
                                       .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
         lines[line.invoice_id].append(line)
     usage = await _itemised_usage(session, invoices)
     numbers = await feed.service_numbers(session, {s for i in invoices for s in i.itemised_services})
-    balances: dict[int, Decimal] = defaultdict(Decimal)
-    for invoice in invoices:
-        if invoice.status != InvoiceStatus.DRAFT.value:
-            continue
-        sequence = await numbering.next_value(session, "invoice", str(issue_date.year))
+    first = await numbering.reserve_block(session, "invoice", len(invoices), str(issue_date.year))
+    outgoing = []
+    for sequence, invoice in enumerate(invoices, start=first):
         invoice.number = rules.invoice_number(issue_date.year, sequence)
         invoice.issue_date = issue_date
         invoice.due_date = rules.due_date(issue_date, due_days)
@@ -172,37 +174,56 @@ async def issue(session: AsyncSession, actor: Principal | None, invoice_ids: Seq
             invoice, lines[invoice.id],
             [(numbers.get(r.service_id), r.started_at, r.usage_type, r.destination, r.quantity, r.amount)
              for r in usage.get(invoice.id, ())], seller))
-        document = await documents.register_outgoing(
-            session, actor, pdf=content, document_type="invoice", recipient=invoice.buyer_name,
-            subject=f"Számla {invoice.number} ({period_label_hu(invoice.period)})", party_id=invoice.payer_id,
-            filename=f"{invoice.number}.pdf", log_contact=False)
-        invoice.document_id = document.id
         invoice.pdf_sha256 = hashlib.sha256(content).hexdigest()
+        outgoing.append(documents.OutgoingPdf(
+            content, "invoice", invoice.buyer_name, f"Számla {invoice.number} ({period_label_hu(invoice.period)})",
+            invoice.payer_id, f"{invoice.number}.pdf"))
+    registered = await documents.register_outgoing_many(session, actor, outgoing, log_contact=False)
+    balances: dict[int, Decimal] = defaultdict(Decimal)
+    now, who = utcnow(), getattr(actor, "username", "system")
+    audited = []
+    for invoice, document in zip(invoices, registered, strict=True):
+        invoice.document_id = document.id
         invoice.status = InvoiceStatus.ISSUED.value
-        invoice.issued_at = utcnow()
-        invoice.issued_by = getattr(actor, "username", "system")
+        invoice.issued_at, invoice.issued_by = now, who
         balances[invoice.billing_account_id] += invoice.gross_total
-        await audit.record(session, actor, "invoice.issue", "invoice", invoice.id, after={
+        audited.append(("invoice.issue", "invoice", invoice.id, {
             "number": invoice.number, "account": invoice.account_number, "period": invoice.period,
-            "gross": str(invoice.gross_total)})
+            "gross": str(invoice.gross_total), "document": document.registry_number}))
     await session.flush()
+    await audit.record_many(session, actor, audited)
     await customers.add_to_balance(session, balances)
     return invoices
 
 
-async def _itemised_usage(session: AsyncSession, invoices: Sequence[Invoice]) -> dict[int, list[UsageRecord]]:
+@dataclass(frozen=True)
+class _Usage:
+    service_id: int
+    started_at: dt.datetime
+    usage_type: str
+    destination: str
+    quantity: int
+    amount: Decimal
+
+
+async def _itemised_usage(session: AsyncSession, invoices: Sequence[Invoice]) -> dict[int, list[_Usage]]:
+    """The usage each invoice lists, for the services whose subscriber consented (plain rows:
+    thousands of ORM objects in the session would slow every later statement of the chunk)."""
     wanted = {i.id: set(i.itemised_services) for i in invoices if i.itemised_services}
-    result: dict[int, list[UsageRecord]] = defaultdict(list)
+    result: dict[int, list[_Usage]] = defaultdict(list)
     if not wanted:
         return result
     accounts = sorted({i.billing_account_id for i in invoices if i.id in wanted})
-    for record in await session.scalars(
-            select(UsageRecord).where(UsageRecord.billing_account_id.in_(accounts),
-                                      UsageRecord.usage_date < max(rules.Period.parse(i.period).end for i in invoices),
-                                      UsageRecord.invoice_id.in_(sorted(wanted)))
-            .order_by(UsageRecord.invoice_id, UsageRecord.service_id, UsageRecord.started_at)):
-        if record.invoice_id is not None and record.service_id in wanted[record.invoice_id]:
-            result[record.invoice_id].append(record)
+    end = max(rules.Period.parse(i.period).end for i in invoices)
+    rows = await session.execute(
+        select(UsageRecord.invoice_id, UsageRecord.service_id, UsageRecord.started_at, UsageRecord.usage_type,
+               UsageRecord.destination, UsageRecord.quantity, UsageRecord.amount)
+        .where(UsageRecord.billing_account_id.in_(accounts), UsageRecord.usage_date < end,
+               UsageRecord.invoice_id.in_(sorted(wanted)))
+        .order_by(UsageRecord.invoice_id, UsageRecord.service_id, UsageRecord.started_at))
+    for invoice_id, service_id, started_at, usage_type, destination, quantity, amount in rows:
+        if invoice_id is not None and service_id in wanted[invoice_id]:
+            result[invoice_id].append(_Usage(service_id, started_at, usage_type, destination, quantity, amount))
     return result
 
 

@@ -104,6 +104,8 @@ async def start_draft(session: AsyncSession, actor: Principal | None, period: ru
             "The invoices of %(period)s are being issued: finish confirming the run first."), period=str(period)))
     elif run.status == RunStatus.DRAFT.value:
         await _discard_drafts(session, run)
+    if run.status != RunStatus.DRAFTING.value:  # a fresh start: the progress counts again from nothing
+        run.accounts_done = run.accounts_total = 0
     run.status = RunStatus.DRAFTING.value
     run.updated_at = utcnow()
     await audit.record(session, actor, "bill_run.draft", "bill_run", run.id, after={"period": run.period})
@@ -413,7 +415,8 @@ async def confirm(maker: async_sessionmaker[AsyncSession], actor: Principal | No
                 break
             await invoice_docs.issue(session, actor, ids, seller, clock.today(), due_days)
             await session.execute(update(BillRun).where(BillRun.id == run_id).values(
-                invoices_issued=BillRun.invoices_issued + len(ids), updated_at=utcnow()))
+                invoices_issued=BillRun.invoices_issued + len(ids), updated_at=utcnow())
+                .execution_options(synchronize_session=False))
         done += len(ids)
         if progress:
             progress("confirm", done, total)
@@ -424,3 +427,52 @@ async def confirm(maker: async_sessionmaker[AsyncSession], actor: Principal | No
         if not left and run.status == RunStatus.CONFIRMING.value:
             run.status = RunStatus.ISSUED.value
             run.confirmed_at = run.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading runs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunFigures:
+    drafts: int = 0
+    issued: int = 0
+    draft_gross: Decimal = Decimal(0)
+    issued_net: Decimal = Decimal(0)
+    issued_vat: Decimal = Decimal(0)
+    issued_gross: Decimal = Decimal(0)
+
+    @property
+    def invoices(self) -> int:
+        return self.drafts + self.issued
+
+    @property
+    def gross(self) -> Decimal:
+        return self.draft_gross + self.issued_gross
+
+
+async def run_figures(session: AsyncSession, run_ids: Sequence[int]) -> dict[int, RunFigures]:
+    """Invoice counts and totals of runs, drafts and issued apart."""
+    figures: dict[int, RunFigures] = {run_id: RunFigures() for run_id in run_ids}
+    if not run_ids:
+        return figures
+    rows = await session.execute(
+        select(Invoice.bill_run_id, Invoice.status, func.count(), func.coalesce(func.sum(Invoice.net_total), 0),
+               func.coalesce(func.sum(Invoice.vat_total), 0), func.coalesce(func.sum(Invoice.gross_total), 0))
+        .where(Invoice.bill_run_id.in_(list(run_ids))).group_by(Invoice.bill_run_id, Invoice.status))
+    for run_id, status, count, net, vat, gross in rows:
+        f = figures[run_id]
+        if status == InvoiceStatus.ISSUED.value:
+            f.issued, f.issued_gross = int(count), Decimal(gross)
+            f.issued_net, f.issued_vat = Decimal(net), Decimal(vat)
+        else:
+            f.drafts, f.draft_gross = int(count), Decimal(gross)
+    return figures
+
+
+async def run_invoices(session: AsyncSession, run_id: int, offset: int, limit: int) -> list[Invoice]:
+    """A page of a run's issued invoices in number order."""
+    return list(await session.scalars(
+        select(Invoice).where(Invoice.bill_run_id == run_id, Invoice.status == InvoiceStatus.ISSUED.value)
+        .order_by(Invoice.number).offset(offset).limit(limit)))

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backoffice import audit, clock, identifiers, numbering
 from backoffice.actors import Principal
 from backoffice.billing import rules
-from backoffice.billing.models import UsageImport, UsageRecord, UsageReject
-from backoffice.errors import ValidationFailedError
+from backoffice.billing.models import Invoice, UsageImport, UsageRecord, UsageReject
+from backoffice.db import storable_id
+from backoffice.errors import NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.subscriptions import feed
 
@@ -56,7 +57,7 @@ REJECT_MESSAGES = {
 
 
 def reject_message(code: str) -> Msg:
-    return Msg(REJECT_MESSAGES.get(code, N_("This row could not be read.")))
+    return Msg(REJECT_MESSAGES.get(code) or N_("This row could not be read."))
 
 
 @dataclass(frozen=True)
@@ -369,3 +370,53 @@ def read_upload(content: bytes) -> IO[bytes]:
     if not content.strip():
         raise ValidationFailedError("empty_file", Msg(N_("The file is empty.")), field="file")
     return io.BytesIO(content)
+
+
+async def get_import(session: AsyncSession, import_id: int) -> UsageImport:
+    found = await session.get(UsageImport, import_id) if storable_id(import_id) else None
+    if found is None:
+        raise NotFoundError("usage_import_not_found", Msg(N_("There is no such usage import.")))
+    return found
+
+
+@dataclass
+class UsageTotal:
+    usage_type: str
+    count: int
+    quantity: int
+    units: int
+    included: int
+    amount: Decimal
+
+
+@dataclass
+class ServiceUsage:
+    period: rules.Period
+    records: list[UsageRecord]
+    totals: list[UsageTotal]
+    count: int
+    amount: Decimal
+    invoices: dict[int, Invoice] = field(default_factory=dict)
+
+
+async def service_usage(session: AsyncSession, service_id: int, period: rules.Period,
+                        limit: int = 500) -> ServiceUsage:
+    """A service's rated usage of one month, latest first, with totals per type. The month is
+    taken by start time in Budapest (the natural key's index: service, then start)."""
+    low = dt.datetime.combine(period.start, dt.time(), clock.BUDAPEST).astimezone(dt.UTC)
+    high = dt.datetime.combine(period.end, dt.time(), clock.BUDAPEST).astimezone(dt.UTC)
+    month = UsageRecord.service_id == service_id, UsageRecord.started_at >= low, UsageRecord.started_at < high
+    records = list(await session.scalars(select(UsageRecord).where(*month)
+                                         .order_by(UsageRecord.started_at.desc(), UsageRecord.id.desc()).limit(limit)))
+    totals = [UsageTotal(kind, int(count), int(quantity or 0), int(units or 0), int(included or 0),
+                         Decimal(amount or 0))
+              for kind, count, quantity, units, included, amount in await session.execute(
+                  select(UsageRecord.usage_type, func.count(), func.sum(UsageRecord.quantity),
+                         func.sum(UsageRecord.units), func.sum(UsageRecord.included_units),
+                         func.sum(UsageRecord.amount))
+                  .where(*month).group_by(UsageRecord.usage_type).order_by(UsageRecord.usage_type))]
+    billed = {r.invoice_id for r in records if r.invoice_id is not None}
+    found = {i.id: i for i in await session.scalars(select(Invoice).where(Invoice.id.in_(sorted(billed))))} \
+        if billed else {}
+    return ServiceUsage(period, records, totals, sum(t.count for t in totals),
+                        sum((t.amount for t in totals), Decimal(0)), found)

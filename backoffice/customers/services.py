@@ -540,6 +540,15 @@ async def party_by_customer_number(session: AsyncSession, number: str) -> Party 
     return (await session.execute(select(Party).where(Party.customer_number == number))).scalar_one_or_none()
 
 
+async def party_ids_by_customer_number(session: AsyncSession, numbers: set[str]) -> dict[str, int]:
+    """The ids of the parties with these customer numbers (unknown numbers are left out)."""
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(Party.customer_number, Party.id).where(Party.customer_number.in_(sorted(numbers))))
+    return {str(number): int(pid) for number, pid in rows}
+
+
 async def customer_numbers(session: AsyncSession, party_ids: set[int]) -> dict[int, str]:
     """Customer numbers of many parties in one statement (lists and reports of other domains)."""
     if not party_ids:

@@ -268,6 +268,9 @@ async def register_many(
     registered. An entry whose bytes equal an earlier entry's is a duplicate of that one."""
     results: list[Document | DomainError | None] = [None] * len(entries)
     known = _Links()
+    # The customers named, in one statement rather than one per document.
+    known.parties.update(await customers.party_ids_by_customer_number(
+        session, {e.data.customer_number for e in entries if e.data.customer_number}))
     checked: list[_Checked] = []
     for index, entry in enumerate(entries):
         try:
@@ -367,11 +370,11 @@ async def _insert_documents(
         ))
     session.add_all(documents)
     await session.flush()
+    audited = []
     for c, document in zip(accepted, documents, strict=True):
         document.document_type = c.doc_type
         document.content = stored[c.info.digest]
-        await audit.record(session, actor, "document.registered", "document", document.id,
-                           after=_snapshot(document))
+        audited.append(("document.registered", "document", document.id, _snapshot(document)))
         if c.party_id is not None and c.entry.log_contact:
             await customers.log_action(
                 session, actor, c.party_id,
@@ -379,6 +382,7 @@ async def _insert_documents(
                     subject=c.entry.data.subject[:120]),
                 "document", document.id,
             )
+    await audit.record_many(session, actor, audited)
     return documents
 
 
@@ -398,27 +402,62 @@ async def register_outgoing(
     """The one call every domain makes for a PDF it generated (confirmation, invoice, letter,
     disposal record): it is registered as outgoing, channel generated, sent now. `log_contact`
     False leaves the customer's contact log to the caller (an action that logs itself)."""
-    customer_number = None
-    if party_id is not None:
-        customer_number = (await customers.customer_numbers(session, {party_id})).get(party_id)
-        if customer_number is None:
-            raise NotFoundError("customer_not_found", Msg(N_("There is no such customer.")))
+    [document] = await register_outgoing_many(
+        session, actor, [OutgoingPdf(pdf, document_type, recipient, subject, party_id, filename, case)],
+        log_contact=log_contact)
+    return document
+
+
+@dataclass(frozen=True)
+class OutgoingPdf:
+    """One generated PDF for `register_outgoing_many`."""
+
+    pdf: bytes
+    document_type: str
+    recipient: str
+    subject: str
+    party_id: int | None = None
+    filename: str = ""
+    case: str | None = None
+
+
+async def register_outgoing_many(
+    session: AsyncSession, actor: Principal | None, items: list[OutgoingPdf], *, log_contact: bool = True,
+) -> list[Document]:
+    """`register_outgoing` for many PDFs with a statement per step for all of them (a bill run
+    files its invoices a chunk at a time). Any refusal refuses the whole call."""
     from backoffice.documents.schemas import parse_case_number
 
-    data = RegistrationInput(
-        document_type=document_type,
-        direction=Direction.OUTGOING.value,
-        channel=Channel.GENERATED.value,
-        correspondent=recipient[:200],
-        subject=subject[:300],
-        occurred_at=utcnow(),
-        customer_number=customer_number,
-        case_number=parse_case_number(case) if case else None,
-        allow_duplicate=True,  # a regenerated confirmation may equal an earlier one byte for byte
-    )
-    return await register(session, actor, data, pdf, filename=filename or f"{document_type}.pdf",
-                          max_bytes=max(DEFAULT_MAX_BYTES, len(pdf)), log_contact=log_contact,
-                          examined=_examined_own_pdf(pdf))
+    party_ids = {item.party_id for item in items if item.party_id is not None}
+    customer_numbers = await customers.customer_numbers(session, party_ids)
+    if party_ids - set(customer_numbers):
+        raise NotFoundError("customer_not_found", Msg(N_("There is no such customer.")))
+    now = utcnow()
+    entries = [
+        NewDocument(
+            RegistrationInput(
+                document_type=item.document_type,
+                direction=Direction.OUTGOING.value,
+                channel=Channel.GENERATED.value,
+                correspondent=item.recipient[:200],
+                subject=item.subject[:300],
+                occurred_at=now,
+                customer_number=customer_numbers.get(item.party_id) if item.party_id is not None else None,
+                case_number=parse_case_number(item.case) if item.case else None,
+                allow_duplicate=True,  # a regenerated confirmation may equal an earlier one byte for byte
+            ),
+            item.pdf, item.filename or f"{item.document_type}.pdf", examined=_examined_own_pdf(item.pdf),
+            log_contact=log_contact)
+        for item in items
+    ]
+    largest = max((len(item.pdf) for item in items), default=0)
+    results = await register_many(session, actor, entries, max_bytes=max(DEFAULT_MAX_BYTES, largest))
+    documents = []
+    for result in results:
+        if isinstance(result, DomainError):
+            raise result
+        documents.append(result)
+    return documents
 
 
 _PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")

@@ -24,9 +24,10 @@ DOCUMENT_WRITE = frozenset({AGENT, SUPERVISOR, RECORDS})
 DOCUMENT_VOID = frozenset({SUPERVISOR, RECORDS})
 REGISTER_REPORT = frozenset({SUPERVISOR, RECORDS})
 # Invoices are read by everyone who reads customers; importing usage and running the bill run is
-# the billing specialist's work, which a supervisor (or an administrator) does here.
+# the billing specialist's work, which a supervisor does here (administrators keep the catalogue
+# and the staff, and read no customer's bills).
 INVOICE_READ = frozenset({AGENT, SUPERVISOR, RECORDS})
-BILLING_OPERATIONS = frozenset({SUPERVISOR, ADMIN})
+BILLING_OPERATIONS = frozenset({SUPERVISOR})
 
 
 def public() -> dict[str, Any]:
