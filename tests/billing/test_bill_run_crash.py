@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from backoffice.billing import runs
 from backoffice.billing.models import BillRun, Invoice, UsageRecord
 from backoffice.customers.models import BillingAccount
 from backoffice.documents import storage
 from backoffice.documents.models import Document, DocumentType
 from backoffice.settings import PROJECT_ROOT, Settings
-from tests.billing.helpers import confirm, day, draft, import_text
-from tests.subscriptions.helpers import Maker, active_sim, seed_catalogue, today_is
+from tests.billing.helpers import OCT, SELLER, confirm, day, draft, import_text
+from tests.subscriptions.helpers import SUPERVISOR, Maker, active_sim, seed_catalogue, today_is
 
 pytestmark = pytest.mark.asyncio
 
@@ -142,11 +143,15 @@ async def test_killed_at_random_moments_the_run_still_bills_each_account_once_wi
 @pytest.mark.usefixtures("customers")
 async def test_two_runs_at_once_bill_each_account_once_and_number_without_gaps(
         maker: Maker, store_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    await asyncio.gather(draft(maker, monkeypatch, chunk=2), draft(maker, monkeypatch, chunk=3))
-    async with maker() as s:
-        per_account = Counter(await s.scalars(select(Invoice.billing_account_id)))
-    assert len(per_account) == ACCOUNTS and set(per_account.values()) == {1}
-    await asyncio.gather(confirm(maker, monkeypatch, chunk=2), confirm(maker, monkeypatch, chunk=3))
+    # One calendar for both (two nested patches of the clock would undo each other in the wrong order).
+    with today_is(monkeypatch, day("2026-11-03")):
+        await asyncio.gather(runs.draft(maker, SUPERVISOR, OCT, chunk=2),
+                             runs.draft(maker, SUPERVISOR, OCT, chunk=3))
+        async with maker() as s:
+            per_account = Counter(await s.scalars(select(Invoice.billing_account_id)))
+        assert len(per_account) == ACCOUNTS and set(per_account.values()) == {1}
+        await asyncio.gather(runs.confirm(maker, SUPERVISOR, OCT, SELLER, chunk=2),
+                             runs.confirm(maker, SUPERVISOR, OCT, SELLER, chunk=3))
     await assert_billed_once(maker, store_root)
 
 
