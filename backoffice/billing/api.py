@@ -13,7 +13,6 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, Parameter
 from litestar.response import File
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.billing import background, invoices, runs, usage
@@ -247,9 +246,7 @@ class BillingApi(Controller):
             found = await invoices.invoices_of_party(db_session, party_id, limit=INVOICE_LIST_LIMIT) \
                 if storable_id(party_id) else []
         else:
-            found = list(await db_session.scalars(
-                select(Invoice).where(Invoice.status == InvoiceStatus.ISSUED.value)
-                .order_by(Invoice.id.desc()).limit(INVOICE_LIST_LIMIT)))
+            found = await invoices.latest_issued(db_session, limit=INVOICE_LIST_LIMIT)
         return [invoice_head(i) for i in found]
 
     @get("/invoices/{number:str}", opt=roles(INVOICE_READ),

@@ -275,6 +275,11 @@ async def invoices_of_accounts(session: AsyncSession, account_ids: Sequence[int]
         .order_by(Invoice.period.desc(), Invoice.id.desc()).limit(limit)))
 
 
+async def latest_issued(session: AsyncSession, limit: int = 100) -> list[Invoice]:
+    return list(await session.scalars(select(Invoice).where(Invoice.status == InvoiceStatus.ISSUED.value)
+                                      .order_by(Invoice.id.desc()).limit(limit)))
+
+
 async def invoices_of_party(session: AsyncSession, party_id: int, limit: int = 24) -> list[Invoice]:
     return list(await session.scalars(
         select(Invoice).where(Invoice.payer_id == party_id)
