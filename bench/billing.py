@@ -60,7 +60,7 @@ def sample():
 threading.Thread(target=sample, daemon=True).start()
 
 async def main():
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, sqlite_cache_mib=runs.BATCH_SQLITE_CACHE_MIB)  # as the command
     maker = make_sessionmaker(engine)
     started = time.perf_counter()
     if sys.argv[1] == "draft":

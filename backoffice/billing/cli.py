@@ -99,7 +99,7 @@ def run_command(period: str, confirm_run: bool, username: str | None) -> None:
         raise click.BadParameter(str(exc.message), param_hint="--period") from exc
 
     async def work(bar: Progress) -> runs.RunPreview:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, sqlite_cache_mib=runs.BATCH_SQLITE_CACHE_MIB)
         tasks: dict[str, TaskID] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
