@@ -78,7 +78,8 @@ def _tune_gc() -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    engine = make_engine(settings.database_url, **({"poolclass": NullPool} if settings.database_null_pool else {}))
+    pool: dict[str, Any] = {"poolclass": NullPool} if settings.database_null_pool else {}
+    engine = make_engine(settings.database_url, **pool)
     sessionmaker = make_sessionmaker(engine)
     db_config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
