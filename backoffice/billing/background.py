@@ -153,7 +153,7 @@ async def run_state(session: AsyncSession, period: rules.Period, page_number: in
     working = busy and (is_working(key) or (key not in _failures and utcnow() - updated < STALE_AFTER))
     state = RunState(run, period, figures, working, busy and not working, _failures.get(key) if busy else None)
     if run.status == RunStatus.DRAFT.value:
-        state.preview = await runs.preview(session, period)
+        state.preview = await runs.preview(session, period, run=run, figures=figures)
     if figures.issued and run.status != RunStatus.DRAFTING.value:
         state.page_number = page_number
         found = await runs.run_invoices(session, run.id, (page_number - 1) * RUN_PAGE_SIZE, RUN_PAGE_SIZE + 1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import get_month_names
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -25,20 +26,29 @@ from backoffice.customers import services as customers
 from backoffice.db import storable_id, utcnow
 from backoffice.documents import services as documents
 from backoffice.errors import ConflictError, NotFoundError
-from backoffice.i18n import N_, Msg
-from backoffice.identifiers import phone_display
+from backoffice.i18n import N_, Msg, translations
 from backoffice.search import SearchHit
 from backoffice.search import register as register_provider
 from backoffice.subscriptions import feed
 
-PAYMENT_METHODS_HU = {"bank_transfer": "Banki átutalás", "direct_debit": "Csoportos beszedési megbízás",
-                      "postal_cheque": "Postai csekk"}
 UNITS = {"month": ("hó", "month"), "day": ("nap", "days"), "min": ("perc", "min"), "sms": ("db", "SMS"),
          "mb": ("MB", "MB"), "pcs": ("db", "pcs")}
-USAGE_KINDS_HU = {"voice": "Hívás", "sms": "SMS", "data": "Adat", "roaming_voice": "Roaming hívás",
-                  "roaming_data": "Roaming adat"}
-HU_MONTHS = ("január", "február", "március", "április", "május", "június", "július", "augusztus", "szeptember",
-             "október", "november", "december")
+USAGE_TYPE_LABELS = {
+    rules.UsageType.VOICE.value: N_("Call"),
+    rules.UsageType.SMS.value: N_("SMS"),
+    rules.UsageType.DATA.value: N_("Data"),
+    rules.UsageType.ROAMING_VOICE.value: N_("Roaming call"),
+    rules.UsageType.ROAMING_DATA.value: N_("Roaming data"),
+}
+
+
+def hungarian(msgid: str) -> str:
+    """A catalogue text in Hungarian whoever is signed in: an invoice is a Hungarian document."""
+    return translations("hu").gettext(msgid)
+
+
+def month_name(month: int, language: str) -> str:
+    return str(get_month_names("wide", context="stand-alone", locale=language)[month])
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ def unit_label(unit: str, language: str) -> str:
 
 def period_label_hu(period: str) -> str:
     p = rules.Period.parse(period)
-    return f"{p.year}. {HU_MONTHS[p.month - 1]}"
+    return f"{p.year}. {month_name(p.month, 'hu')}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +132,7 @@ def pdf_data(invoice: Invoice, lines: Sequence[InvoiceLine], usage: Sequence[Any
         buyer=invoice_pdf.PdfParty(invoice.buyer_name, invoice.buyer_address, invoice.buyer_tax_number,
                                    invoice.buyer_eu_vat_number),
         customer_number=invoice.customer_number, account_number=invoice.account_number,
-        payment_method=PAYMENT_METHODS_HU.get(invoice.payment_method, invoice.payment_method),
+        payment_method=hungarian(invoice.payment_method).capitalize(),
         lines=[invoice_pdf.PdfLine(
             line.description_hu, line.service_label,
             "" if line.period_start is None else _period_text(line.period_start, line.period_end),
@@ -131,10 +141,9 @@ def pdf_data(invoice: Invoice, lines: Sequence[InvoiceLine], usage: Sequence[Any
         vat_totals=[invoice_pdf.PdfVatTotal(t.rate, t.net, t.vat, t.gross) for t in totals],
         net_total=invoice.net_total, vat_total=invoice.vat_total, gross_total=invoice.gross_total,
         usage=None if not invoice.itemised_services else [
-            invoice_pdf.PdfUsage(phone_display(number) if number else "", _local(started),
-                                 USAGE_KINDS_HU.get(kind, kind), destination, _usage_quantity(kind, quantity),
-                                 amount)
-            for number, started, kind, destination, quantity, amount in usage or ()],
+            invoice_pdf.PdfUsage(service, _local(started), hungarian(USAGE_TYPE_LABELS.get(kind, kind)), destination,
+                                 _usage_quantity(kind, quantity), amount)
+            for service, started, kind, destination, quantity, amount in usage or ()],
     )
 
 
@@ -163,7 +172,7 @@ async def issue(session: AsyncSession, actor: Principal | None, invoice_ids: Seq
                                       .order_by(InvoiceLine.invoice_id, InvoiceLine.position)):
         lines[line.invoice_id].append(line)
     usage = await _itemised_usage(session, invoices)
-    numbers = await feed.service_numbers(session, {s for i in invoices for s in i.itemised_services})
+    labels = await feed.service_labels(session, {s for i in invoices for s in i.itemised_services})
     first = await numbering.reserve_block(session, "invoice", len(invoices), str(issue_date.year))
     outgoing = []
     for sequence, invoice in enumerate(invoices, start=first):
@@ -172,7 +181,7 @@ async def issue(session: AsyncSession, actor: Principal | None, invoice_ids: Seq
         invoice.due_date = rules.due_date(issue_date, due_days)
         content = invoice_pdf.render_invoice(pdf_data(
             invoice, lines[invoice.id],
-            [(numbers.get(r.service_id), r.started_at, r.usage_type, r.destination, r.quantity, r.amount)
+            [(labels[r.service_id], r.started_at, r.usage_type, r.destination, r.quantity, r.amount)
              for r in usage.get(invoice.id, ())], seller))
         invoice.pdf_sha256 = hashlib.sha256(content).hexdigest()
         outgoing.append(documents.OutgoingPdf(

@@ -66,7 +66,7 @@ class Period:
     @property
     def end(self) -> dt.date:
         """The first day after the period."""
-        return dt.date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return self.next().start
 
     @property
     def last_day(self) -> dt.date:
@@ -78,6 +78,9 @@ class Period:
 
     def previous(self) -> Period:
         return Period(self.year - 1, 12) if self.month == 1 else Period(self.year, self.month - 1)
+
+    def next(self) -> Period:
+        return Period(self.year + self.month // 12, self.month % 12 + 1)
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"

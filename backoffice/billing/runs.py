@@ -38,7 +38,6 @@ ACCOUNT_CHUNK = 500
 # cost of a few per cent of speed (measured: 16 MB, 254 invoices/s and 123 MB at 10,000 accounts).
 BATCH_SQLITE_CACHE_MIB = 16
 CONFIRM_CHUNK = 25
-HISTORY_MONTHS = 12  # the anomaly check compares with the account's invoices of the past year
 
 Progress = Callable[[str, int, int], None]  # phase ("draft" or "confirm"), done, total
 
@@ -62,8 +61,11 @@ def select_run(period: rules.Period) -> Any:
     return select(BillRun).where(BillRun.period == str(period))
 
 
-async def get_run(session: AsyncSession, period: rules.Period) -> BillRun:
-    run = await session.scalar(select(BillRun).where(BillRun.period == str(period)))
+async def get_run(session: AsyncSession, period: rules.Period, *, lock: bool = False) -> BillRun:
+    """The period's run; `lock`: held until the transaction ends, so that chunks of two runs of a
+    period take turns."""
+    statement = select_run(period)
+    run: BillRun | None = await session.scalar(statement.with_for_update() if lock else statement)
     if run is None:
         raise NotFoundError("run_not_found", Msg(N_("There is no bill run for %(period)s."), period=str(period)))
     return run
@@ -71,14 +73,6 @@ async def get_run(session: AsyncSession, period: rules.Period) -> BillRun:
 
 async def runs(session: AsyncSession, limit: int = 24) -> list[BillRun]:
     return list(await session.scalars(select(BillRun).order_by(BillRun.period.desc()).limit(limit)))
-
-
-async def _locked_run(session: AsyncSession, period: rules.Period) -> BillRun:
-    """The run row, locked until the transaction ends: chunks of two runs of a period take turns."""
-    run = await session.scalar(select(BillRun).where(BillRun.period == str(period)).with_for_update())
-    if run is None:
-        raise NotFoundError("run_not_found", Msg(N_("There is no bill run for %(period)s."), period=str(period)))
-    return run
 
 
 def _check_period_over(period: rules.Period) -> None:
@@ -102,7 +96,7 @@ async def start_draft(session: AsyncSession, actor: Principal | None, period: ru
         period=str(period), status=RunStatus.DRAFTING.value, created_by=getattr(actor, "username", "system"),
         created_at=utcnow(), updated_at=utcnow(), accounts_total=0, accounts_done=0, invoices_issued=0,
     ).on_conflict_do_nothing(index_elements=["period"]))
-    run = await _locked_run(session, period)
+    run = await get_run(session, period, lock=True)
     if run.status == RunStatus.CONFIRMING.value:
         raise ConflictError("run_confirming", Msg(N_(
             "The invoices of %(period)s are being issued: finish confirming the run first."), period=str(period)))
@@ -144,14 +138,15 @@ async def accounts_to_bill(session: AsyncSession, period: rules.Period) -> list[
 
 
 async def draft(maker: async_sessionmaker[AsyncSession], actor: Principal | None, period: rules.Period, *,
-                progress: Progress | None = None, chunk: int = ACCOUNT_CHUNK, anomaly_factor: int = 3) -> None:
+                progress: Progress | None = None, chunk: int = ACCOUNT_CHUNK,
+                anomaly_factor: Decimal | int = rules.ANOMALY_FACTOR) -> None:
     """Compute the drafts of the period (the batch: a transaction per chunk of accounts)."""
     async with transaction(maker) as session:
         await start_draft(session, actor, period)
     async with transaction(maker) as session:
         todo = await accounts_to_bill(session, period)
         prices = await feed.price_list(session)
-        run = await _locked_run(session, period)
+        run = await get_run(session, period, lock=True)
         already = await session.scalar(select(func.count()).select_from(Invoice)
                                        .where(Invoice.period == str(period))) or 0
         run.accounts_total, run.accounts_done = already + len(todo), already
@@ -159,7 +154,7 @@ async def draft(maker: async_sessionmaker[AsyncSession], actor: Principal | None
     for i in range(0, len(todo), chunk):
         part = todo[i:i + chunk]
         async with transaction(maker) as session:
-            run = await _locked_run(session, period)
+            run = await get_run(session, period, lock=True)
             if run.status != RunStatus.DRAFTING.value:
                 raise ConflictError("run_changed", Msg(N_("Someone else changed this bill run meanwhile.")))
             await _draft_accounts(session, run, period, part, prices, Decimal(anomaly_factor))
@@ -169,7 +164,7 @@ async def draft(maker: async_sessionmaker[AsyncSession], actor: Principal | None
         if progress:
             progress("draft", done, total)
     async with transaction(maker) as session:
-        run = await _locked_run(session, period)
+        run = await get_run(session, period, lock=True)
         if run.status == RunStatus.DRAFTING.value:
             drafts = await session.scalar(select(func.count()).select_from(Invoice).where(
                 Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value))
@@ -277,7 +272,7 @@ async def _store_drafts(session: AsyncSession, run: BillRun, period: rules.Perio
         return
     accounts = sorted(drafts)
     buyers = await customers.buyers(session, accounts)
-    since = str(rules.Period(period.year - 1, period.month))
+    since = str(rules.Period(period.year - 1, period.month))  # the account's invoices of the past year
     averages: dict[int, Any] = dict((await session.execute(
         select(Invoice.billing_account_id, func.avg(Invoice.gross_total))
         .where(Invoice.billing_account_id.in_(accounts), Invoice.status == InvoiceStatus.ISSUED.value,
@@ -352,14 +347,12 @@ class RunPreview:
     largest: list[Invoice]
 
 
-async def preview(session: AsyncSession, period: rules.Period) -> RunPreview:
-    run = await get_run(session, period)
-    counts = dict((await session.execute(
-        select(Invoice.status, func.count()).where(Invoice.bill_run_id == run.id).group_by(Invoice.status))).all())
-    net, vat, gross = (await session.execute(
-        select(func.coalesce(func.sum(Invoice.net_total), 0), func.coalesce(func.sum(Invoice.vat_total), 0),
-               func.coalesce(func.sum(Invoice.gross_total), 0))
-        .where(Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value))).one()
+async def preview(session: AsyncSession, period: rules.Period, *, run: BillRun | None = None,
+                  figures: RunFigures | None = None) -> RunPreview:
+    """The run's drafts for checking before confirmation (a caller that has read the run and its
+    figures already passes them in)."""
+    run = run or await get_run(session, period)
+    figures = figures or (await run_figures(session, [run.id]))[run.id]
     drafts_of_run = select(Invoice.id).where(Invoice.bill_run_id == run.id,
                                              Invoice.status == InvoiceStatus.DRAFT.value)
     by_kind = [(str(kind), Decimal(total)) for kind, total in await session.execute(
@@ -373,9 +366,8 @@ async def preview(session: AsyncSession, period: rules.Period) -> RunPreview:
     largest = list(await session.scalars(
         select(Invoice).where(Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value)
         .order_by(Invoice.gross_total.desc()).limit(10)))
-    drafts, issued = int(counts.get(InvoiceStatus.DRAFT.value, 0)), int(counts.get(InvoiceStatus.ISSUED.value, 0))
-    return RunPreview(run, drafts, issued, Decimal(net), Decimal(vat), Decimal(gross), anomalies, int(anomaly_count),
-                      by_kind, largest)
+    return RunPreview(run, figures.drafts, figures.issued, figures.draft_net, figures.draft_vat, figures.draft_gross,
+                      anomalies, int(anomaly_count), by_kind, largest)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,7 +376,7 @@ async def preview(session: AsyncSession, period: rules.Period) -> RunPreview:
 
 
 async def start_confirm(session: AsyncSession, actor: Principal | None, period: rules.Period) -> BillRun:
-    run = await _locked_run(session, period)
+    run = await get_run(session, period, lock=True)
     if run.status == RunStatus.DRAFTING.value:
         raise ConflictError("run_not_drafted", Msg(N_(
             "The drafts of %(period)s are not complete: finish the draft first."), period=str(period)))
@@ -425,7 +417,7 @@ async def confirm(maker: async_sessionmaker[AsyncSession], actor: Principal | No
         if progress:
             progress("confirm", done, total)
     async with transaction(maker) as session:
-        run = await _locked_run(session, period)
+        run = await get_run(session, period, lock=True)
         left = await session.scalar(select(func.count()).select_from(Invoice).where(
             Invoice.bill_run_id == run.id, Invoice.status == InvoiceStatus.DRAFT.value))
         if not left and run.status == RunStatus.CONFIRMING.value:
@@ -442,6 +434,8 @@ async def confirm(maker: async_sessionmaker[AsyncSession], actor: Principal | No
 class RunFigures:
     drafts: int = 0
     issued: int = 0
+    draft_net: Decimal = Decimal(0)
+    draft_vat: Decimal = Decimal(0)
     draft_gross: Decimal = Decimal(0)
     issued_net: Decimal = Decimal(0)
     issued_vat: Decimal = Decimal(0)
@@ -472,6 +466,7 @@ async def run_figures(session: AsyncSession, run_ids: Sequence[int]) -> dict[int
             f.issued_net, f.issued_vat = Decimal(net), Decimal(vat)
         else:
             f.drafts, f.draft_gross = int(count), Decimal(gross)
+            f.draft_net, f.draft_vat = Decimal(net), Decimal(vat)
     return figures
 
 

@@ -4,7 +4,6 @@ billing-account and service pages. Controllers are thin: parse, call the service
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import itertools
 import logging
@@ -52,13 +51,7 @@ KIND_LABELS = {
     rules.ChargeKind.FEE.value: N_("One-off fees"),
     rules.ChargeKind.USAGE.value: N_("Usage beyond the allowances"),
 }
-USAGE_TYPE_LABELS = {
-    rules.UsageType.VOICE.value: N_("Call"),
-    rules.UsageType.SMS.value: N_("SMS"),
-    rules.UsageType.DATA.value: N_("Data"),
-    rules.UsageType.ROAMING_VOICE.value: N_("Roaming call"),
-    rules.UsageType.ROAMING_DATA.value: N_("Roaming data"),
-}
+USAGE_TYPE_LABELS = invoices.USAGE_TYPE_LABELS
 LABELS = {"run_status": RUN_STATUS_LABELS, "run_badge": RUN_STATUS_BADGES, "invoice_status": INVOICE_STATUS_LABELS,
           "kind": KIND_LABELS, "usage_type": USAGE_TYPE_LABELS}
 
@@ -132,7 +125,7 @@ class Fmt:
             return period
         if current_language.get() == "hu":
             return invoices.period_label_hu(period)
-        return f"{calendar.month_name[p.month]} {p.year}"
+        return f"{invoices.month_name(p.month, 'en')} {p.year}"
 
     @staticmethod
     def days(start: dt.date | None, end: dt.date | None) -> str:
@@ -343,7 +336,7 @@ async def service_usage_section(service_id: int, request: Request[Any, Any, Any]
     found = None if errors else await usage.service_usage(db_session, service_id, period,
                                                     USAGE_SECTION_ROWS if fragment else USAGE_ROWS)
     current = rules.Period.of(clock.today())
-    following = rules.Period(period.year + period.month // 12, period.month % 12 + 1)
+    following = period.next()
     template = "billing/_service_usage.html" if fragment else "billing/service_usage.html"
     return page(template, status=422 if errors else 200, **_context(
         service=service, found=found, month=text or str(period), errors=errors, limit_all=USAGE_ROWS,

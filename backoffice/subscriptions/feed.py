@@ -99,14 +99,6 @@ async def service_labels(session: AsyncSession, service_ids: Iterable[int]) -> d
     return {sid: service_label(kind, number, sid) for sid, kind, number in rows}
 
 
-async def service_numbers(session: AsyncSession, service_ids: Iterable[int]) -> dict[int, str | None]:
-    wanted = sorted(set(service_ids))
-    if not wanted:
-        return {}
-    return {sid: number for sid, number in await session.execute(
-        select(Service.id, Service.number).where(Service.id.in_(wanted)))}
-
-
 @dataclass
 class BilledService:
     """One service's record for a period, with the payer pieces limited to the asked accounts."""
@@ -225,35 +217,34 @@ class FeeToBill:
     incurred_on: dt.date
 
 
-async def fees_to_bill(session: AsyncSession, account_ids: Sequence[int], before: dt.date,
-                       billed: Any) -> list[FeeToBill]:
-    """One-off fees incurred before `before`, charged to the payer in force on the day each was
-    incurred, leaving out the ids that `billed` (a subquery of fee ids) lists."""
+def _fees_with_payer(*columns: Any, before: dt.date, billed: Any) -> Any:
+    """One-off fees incurred before `before`, not in `billed` (a subquery of fee ids), each with
+    the payer in force on the day it was incurred."""
     fee, link, payer = ServiceFee, ServiceContractInterval, ContractPayerInterval
-    rows = await session.execute(
-        select(fee.id, fee.service_id, payer.billing_account_id, fee.code, fee.name_hu, fee.name_en, fee.amount,
-               fee.vat_rate, fee.incurred_on)
-        .join(link, and_(link.service_id == fee.service_id, link.start_date <= fee.incurred_on,
-                         or_(link.end_date.is_(None), link.end_date > fee.incurred_on)))
-        .join(payer, and_(payer.contract_id == link.contract_id, payer.start_date <= fee.incurred_on,
-                          or_(payer.end_date.is_(None), payer.end_date > fee.incurred_on)))
-        .where(payer.billing_account_id.in_(sorted(account_ids)), fee.incurred_on < before, fee.amount != 0,
-               fee.id.not_in(billed))
-        .order_by(fee.incurred_on, fee.id))
-    return [FeeToBill(*row) for row in rows]
-
-
-async def accounts_with_fees(session: AsyncSession, before: dt.date, billed: Any) -> set[int]:
-    """The billing accounts that unbilled one-off fees are charged to."""
-    fee, link, payer = ServiceFee, ServiceContractInterval, ContractPayerInterval
-    rows = await session.scalars(
-        select(payer.billing_account_id).distinct().select_from(fee)
+    return (
+        select(*columns).select_from(fee)
         .join(link, and_(link.service_id == fee.service_id, link.start_date <= fee.incurred_on,
                          or_(link.end_date.is_(None), link.end_date > fee.incurred_on)))
         .join(payer, and_(payer.contract_id == link.contract_id, payer.start_date <= fee.incurred_on,
                           or_(payer.end_date.is_(None), payer.end_date > fee.incurred_on)))
         .where(fee.incurred_on < before, fee.amount != 0, fee.id.not_in(billed)))
-    return set(rows)
+
+
+async def fees_to_bill(session: AsyncSession, account_ids: Sequence[int], before: dt.date,
+                       billed: Any) -> list[FeeToBill]:
+    """The unbilled one-off fees that the accounts pay, oldest first."""
+    fee, payer = ServiceFee, ContractPayerInterval
+    rows = await session.execute(
+        _fees_with_payer(fee.id, fee.service_id, payer.billing_account_id, fee.code, fee.name_hu, fee.name_en,
+                         fee.amount, fee.vat_rate, fee.incurred_on, before=before, billed=billed)
+        .where(payer.billing_account_id.in_(sorted(account_ids))).order_by(fee.incurred_on, fee.id))
+    return [FeeToBill(*row) for row in rows]
+
+
+async def accounts_with_fees(session: AsyncSession, before: dt.date, billed: Any) -> set[int]:
+    """The billing accounts that unbilled one-off fees are charged to."""
+    return set(await session.scalars(
+        _fees_with_payer(ContractPayerInterval.billing_account_id, before=before, billed=billed).distinct()))
 
 
 async def accounts_paying_in(session: AsyncSession, period: billing.Period) -> set[int]:
