@@ -156,7 +156,9 @@ async def draft(maker: async_sessionmaker[AsyncSession], actor: Principal | None
         async with transaction(maker) as session:
             run = await get_run(session, period, lock=True)
             if run.status != RunStatus.DRAFTING.value:
-                raise ConflictError("run_changed", Msg(N_("Someone else changed this bill run meanwhile.")))
+                # A second runner of the period finished the drafts (or they were confirmed meanwhile):
+                # what is left of this list was theirs too.
+                return
             await _draft_accounts(session, run, period, part, prices, Decimal(anomaly_factor))
             run.accounts_done += len(part)
             run.updated_at = utcnow()
