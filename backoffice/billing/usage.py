@@ -44,6 +44,7 @@ TYPES = {
 
 REJECT_MESSAGES = {
     "columns": N_("Expected five columns: service number, start time, type, destination, quantity."),
+    "unreadable": N_("This line cannot be read as CSV (a field is far too long)."),
     "bad_number": N_("The service number is not a phone number."),
     "unknown_service": N_("No service held this number at that time."),
     "no_plan": N_("The service had no plan or payer at that time."),
@@ -169,6 +170,21 @@ def _parse(line_no: int, cells: Sequence[str], now: dt.datetime) -> _Row | Rejec
     return _Row(line_no, number, started, started.astimezone(clock.BUDAPEST).date(), kind, destination, quantity)
 
 
+def _records(reader: Any) -> Iterator[tuple[int, list[str] | None]]:
+    """Each record with the number of the line it ends on (a quoted field may span lines); None
+    for a line the CSV reader cannot read (a field past its size limit), which is reported, not
+    fatal: the reader carries on with the next line."""
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield reader.line_num, None
+            continue
+        yield reader.line_num, cells
+
+
 def file_digest(stream: IO[bytes]) -> str:
     digest = hashlib.sha256()
     stream.seek(0)
@@ -198,7 +214,11 @@ async def import_usage(session: AsyncSession, actor: Principal | None, stream: I
     reader = csv.reader(itertools.chain([first], lines), delimiter=_sniff_delimiter(first))
     now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
     pending: list[_Row] = []
-    for line_no, cells in enumerate(reader, start=1):
+    for line_no, cells in _records(reader):
+        if cells is None:  # the CSV itself is broken on this line
+            importer.total += 1
+            importer.reject(Rejected(line_no, "unreadable", ""), [])
+            continue
         if not cells or all(not c.strip() for c in cells):
             continue  # a blank line
         if line_no == 1 and cells[0].strip().lower() == COLUMNS[0]:

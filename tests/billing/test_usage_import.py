@@ -67,6 +67,15 @@ async def test_bad_rows_are_reported_with_their_line_number_and_reason_and_good_
     assert [(r.usage_type, r.quantity) for r in await records(maker)] == [("voice", 125), ("sms", 1)]
 
 
+async def test_a_line_the_csv_reader_cannot_read_is_reported_and_the_rest_imported(
+        maker: Maker, sim: Service) -> None:
+    text = "\n".join([f"{sim.number},2026-10-03 14:22:10,voice,{'x' * 200_000},60",  # past the CSV field limit
+                      f"{sim.number},2026-10-03 15:00:00,sms,,1"])
+    result = await import_text(maker, text)
+    assert [(r.line_no, r.reason) for r in result.rejects] == [(1, "unreadable")]
+    assert (result.usage_import.rows_total, result.usage_import.rows_imported) == (2, 1)
+
+
 async def test_importing_the_same_file_twice_adds_nothing(maker: Maker, sim: Service) -> None:
     text = f"{sim.number},2026-10-03 14:22:10,voice,+36201234567,125\n{sim.number},2026-10-03 15:00:00,sms,,1\n"
     first = await import_text(maker, text)
