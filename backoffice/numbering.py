@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, UniqueConstraint, update
+import functools
+from typing import Any
+
+from sqlalchemy import Integer, String, UniqueConstraint, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, BigIntId, upsert_insert
+from backoffice.db import Base, BigIntId
 
 
 class Counter(Base):
@@ -27,18 +30,24 @@ async def next_value(session: AsyncSession, name: str, period: str = "", start: 
 
 async def reserve_block(session: AsyncSession, name: str, count: int, period: str = "", start: int = 1) -> int:
     """Take `count` consecutive numbers at once (batch seeding); returns the first."""
-    await session.execute(
-        upsert_insert(session)(Counter)
-        .values(name=name, period=period, value=start - 1)
-        .on_conflict_do_nothing(index_elements=["name", "period"])
-    )
-    result = await session.execute(
-        update(Counter)
-        .where(Counter.name == name, Counter.period == period)
-        .values(value=Counter.value + count)
-        .returning(Counter.value)
-        # Nothing to refresh in the session: sparing the scan of every object it holds matters to a
-        # batch that numbers thousands of documents in one session.
-        .execution_options(synchronize_session=False)
-    )
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    result = await session.execute(_reserve_statement(dialect),
+                                   {"name": name, "period": period, "first_value": start - 1 + count, "count": count})
     return int(result.scalar_one()) - count + 1
+
+
+@functools.cache
+def _reserve_statement(dialect: str) -> Any:
+    """One statement, built once: the counter row is created at `start - 1 + count`, or moved on by
+    `count`, and its new value read back. Both dialects lock the row until the transaction ends.
+    Core, not the ORM: nothing in the session needs refreshing (a batch that numbers thousands of
+    documents in one session would otherwise have every object it holds scanned)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    table: Any = Counter.__table__
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return (insert.values(name=bindparam("name"), period=bindparam("period"), value=bindparam("first_value"))
+            .on_conflict_do_update(index_elements=["name", "period"],
+                                   set_={"value": table.c.value + bindparam("count")})
+            .returning(table.c.value))

@@ -26,7 +26,6 @@ from reportlab.pdfgen.canvas import Canvas
 from run import figure, note
 
 from backoffice import pdf
-from backoffice.billing import pdf as invoice_pdf
 from backoffice.billing.pdf import (
     InvoicePdfData,
     PdfLine,
@@ -35,6 +34,7 @@ from backoffice.billing.pdf import (
     PdfVatTotal,
     render_invoice,
 )
+from backoffice.pdf.direct import Writer
 
 RUNS = 300
 WARMUP = 30
@@ -117,17 +117,17 @@ def recorded_text(data: InvoicePdfData) -> list[Drawn]:
     stock = {pdfmetrics.getFont(name).face.name: name
              for name in (pdf.FONT, pdf.FONT_BOLD, pdf.FONT_CONDENSED, pdf.FONT_CONDENSED_BOLD)}
     drawn: list[Drawn] = []
-    original = invoice_pdf._Writer.text
+    original = Writer.text
 
     def record(self: Any, x: float, y: float, text: str, face: Any, size: float, color: Any = pdf.INK) -> None:
         drawn.append((self.pages.index(self.page), stock[face.font.face.name], size, x, y, text))
         original(self, x, y, text, face, size, color)
 
-    invoice_pdf._Writer.text = record  # type: ignore[method-assign]
+    Writer.text = record  # type: ignore[method-assign]
     try:
         render_invoice(data)
     finally:
-        invoice_pdf._Writer.text = original  # type: ignore[method-assign]
+        Writer.text = original  # type: ignore[method-assign]
     return drawn
 
 

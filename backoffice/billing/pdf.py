@@ -1,21 +1,9 @@
 """The invoice PDF (számla): the data of one issued invoice in, the PDF's bytes out, nothing else.
 
-A bill run issues tens of thousands of invoices, so the page is drawn straight on a reportlab canvas
-(no platypus) and the hot paths skip what reportlab would redo for every string and every document:
-
-- text goes into one text object per page as raw operators; each string is encoded with one
-  `str.translate` against a table fixed at start-up, instead of `drawString`'s per-character
-  subset bookkeeping, bidi check and width sum (a string with a character outside the table takes
-  reportlab's own `splitString`, so nothing is ever lost);
-- every document first assigns the same characters (ASCII and Hungarian's accented letters) the
-  same codes, so the embedded font subsets are the same for nearly every invoice, and the costly
-  part of embedding them — cutting the TrueType subset, compressing it, its widths and ToUnicode
-  map — is kept in a small cache. The cache changes no byte (a test compares against reportlab's
-  own embedding). The bundled DejaVu faces are loaded once as font objects of this module's own,
-  so no other document's fonts behave differently;
-- page contents are deflated only, not also ASCII85-encoded in pure Python as reportlab's default
-  would (that alone was a third of the time);
-- two faces (DejaVu Sans Condensed and its bold) rather than four: half the file and half the work.
+A bill run issues tens of thousands of invoices, so the page is written with `backoffice.pdf.direct`
+(raw PDF operators on a reportlab canvas, a fixed encoding table, cached font subsets, pages
+deflated without ASCII85; its docstring says why each), in two faces (DejaVu Sans Condensed and
+its bold) rather than four: half the file and half the work.
 
 The layout follows a Hungarian telecom bill: seller and invoice data at the top, the amount due
 in a band, the lines grouped by service, the VAT summary and totals, the payment details, then the
@@ -28,21 +16,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
-from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfdoc
-from reportlab.pdfbase.ttfonts import FF_NONSYMBOLIC, FF_SYMBOLIC, SUBSETN, TTFont, makeToUnicodeCMap
 from reportlab.pdfgen.canvas import Canvas
 
-from backoffice import pdf
+from backoffice.pdf.direct import HAIRLINE, INK, MUTED, RULE, FaceSet, Writer, fit, rgb, wrap
 
 __all__ = [
     "NO_ITEMISED_USAGE",
@@ -173,184 +156,11 @@ def _rate(rate: Decimal) -> str:
     return f"{text.replace('.', ',')}%"
 
 
-# ---------------------------------------------------------------- fonts
-
-# The characters every document assigns first, in this order (after ASCII, which reportlab puts in
-# place itself): Hungarian's accented letters and the typography of dates, periods and amounts.
-# They get the same codes in every document, which is what lets strings be encoded by one
-# translate table and font subsets be reused. At most 31 (reportlab's codes 1–31).
-_SEED = "áéíóöőúüűÁÉÍÓÖŐÚÜŰ–—·„”’…€°×äÄ"
+# ---------------------------------------------------------------- fonts and colours
 
 # Condensed throughout: a bill is mostly tables, and two faces instead of four halve the file (the
 # embedded subsets are most of it: 12–20 KB each) and the work of writing it.
-_FACES = {
-    "regular": ("billing-invoice-DejaVuSansCondensed", "DejaVuSansCondensed.ttf"),
-    "bold": ("billing-invoice-DejaVuSansCondensed-Bold", "DejaVuSansCondensed-Bold.ttf"),
-}
-
-_Parts = tuple[bytes, bytes, bytes, int]  # widths array, compressed ToUnicode map, compressed subset, its length
-_parts_cache: dict[tuple[str, str, tuple[int, ...]], _Parts] = {}
-_PARTS_CACHE_MAX = 64
-
-
-class _InvoiceFont(TTFont):  # type: ignore[misc]
-    """reportlab's TrueType font, with the document-independent part of embedding a subset cached.
-
-    Mirrors `TTFont.addObjects` and `TTFontFace.addSubsetObjects` object for object, so the PDF is
-    the same byte for byte (tests check it against the originals)."""
-
-    def addObjects(self, doc: Any) -> None:  # noqa: N802 - reportlab's name
-        if not doc.compression:
-            super().addObjects(doc)
-            return
-        state = self.state[doc]
-        state.frozen = 1
-        face = self.face
-        for n, subset in enumerate(state.subsets):
-            internal_name = self.getSubsetInternalName(n, doc)[1:]
-            base_name = (b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX))).decode("pdfdoc")
-            widths, cmap, font_file, length1 = self._parts(doc, base_name, subset)
-
-            font = pdfdoc.PDFTrueTypeFont()
-            font.__Comment__ = f"Font {self.fontName} subset {n}"
-            font.Name = internal_name
-            font.BaseFont = base_name
-            font.FirstChar = 0
-            font.LastChar = len(subset) - 1
-            font.Widths = _Formatted(widths)
-            font.ToUnicode = doc.Reference(_compressed(cmap), "toUnicodeCMap:" + base_name)
-
-            file_stream = _compressed(font_file, Length1=length1)
-            file_ref = doc.Reference(file_stream, f"fontFile:{face.filename}({base_name})")
-            flags = (face.flags & ~FF_NONSYMBOLIC) | FF_SYMBOLIC
-            descriptor = pdfdoc.PDFDictionary(
-                {
-                    "Type": "/FontDescriptor",
-                    "Ascent": face.ascent,
-                    "CapHeight": face.capHeight,
-                    "Descent": face.descent,
-                    "Flags": flags,
-                    "FontBBox": pdfdoc.PDFArray(face.bbox),
-                    "FontName": pdfdoc.PDFName(base_name),
-                    "ItalicAngle": face.italicAngle,
-                    "StemV": face.stemV,
-                    "FontFile2": file_ref,
-                    "MissingWidth": face.defaultWidth,
-                }
-            )
-            font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
-            doc.Reference(font, internal_name)
-            doc.idToObject["BasicFonts"].dict[internal_name] = font
-        del self.state[doc]
-
-    def _parts(self, doc: Any, base_name: str, subset: list[int]) -> _Parts:
-        key = (self.fontName, base_name, tuple(subset))
-        parts = _parts_cache.get(key)
-        if parts is None:
-            face = self.face
-            widths = pdfdoc.PDFArray([face.getCharWidth(code) for code in subset]).format(doc)
-            cmap = zlib.compress(makeToUnicodeCMap(base_name, subset).encode("utf8"))
-            raw = face.makeSubset(subset)
-            parts = (widths, cmap, zlib.compress(raw), len(raw))
-            if len(_parts_cache) >= _PARTS_CACHE_MAX:
-                _parts_cache.clear()  # only documents with unusual characters get here; start afresh
-            _parts_cache[key] = parts
-        return parts
-
-
-class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]
-    """An object already in its PDF form (a cached widths array)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def format(self, document: Any) -> bytes:
-        return self.data
-
-
-def _compressed(content: bytes, **entries: Any) -> Any:
-    """A stream whose content is already deflated: reportlab leaves a stream with a Filter alone."""
-    dictionary = pdfdoc.PDFDictionary(dict(entries))
-    dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-    return pdfdoc.PDFStream(dictionary, content)
-
-
-class _Widths(dict[str, int]):
-    """Advance widths (1/1000 em) by character; characters the face lacks get its default."""
-
-    def __init__(self, font: Any) -> None:
-        face = font.face
-        super().__init__((chr(code), width) for code, width in face.charWidths.items())
-        self.default = face.defaultWidth
-
-    def __missing__(self, char: str) -> int:
-        width: int = self.default
-        return width
-
-
-class _Face:
-    """One typeface: its reportlab font, widths, and the table that encodes a string for the page."""
-
-    __slots__ = ("font", "seed", "table", "widths")
-
-    def __init__(self, name: str, filename: str) -> None:
-        # Not registered with pdfmetrics: it would hand back the shared font of the same face
-        # (registerFont keeps one font per face name), and nothing here looks fonts up by name.
-        self.font = _InvoiceFont(name, str(pdf.FONT_DIR / filename), asciiReadable=True)
-        self.widths = _Widths(self.font)
-        self.seed: list[tuple[int, bytes]] = []
-        self.table: dict[int, str | None] = {}
-
-    def start(self, doc: Any) -> str:
-        """Assigns the seed characters in `doc` and returns the font's resource name there."""
-        seed = self.font.splitString(_SEED, doc)
-        if not self.table:
-            self.seed = seed
-            self.table = _encoding_table(self.font.state[doc].assignments)
-        elif seed != self.seed:  # pragma: no cover - reportlab changed how it assigns codes
-            raise RuntimeError(f"{self.font.fontName}: codes differ between documents")
-        name: str = self.font.getSubsetInternalName(0, doc)
-        return name
-
-    def width(self, text: str, size: float) -> float:
-        return sum(map(self.widths.__getitem__, text)) * size * 0.001
-
-
-def _encoding_table(assignments: dict[int, int]) -> dict[int, str | None]:
-    """`str.translate` table from a character to its escaped code in the page's first subset.
-
-    Characters outside it stay as they are, non-ASCII, which sends the string the slow way."""
-    table: dict[int, str | None] = {}
-    for code in range(128):
-        if 32 <= code < 127:
-            table[code] = "\\" + chr(code) if chr(code) in "\\()" else chr(code)
-        else:
-            table[code] = None  # control characters print nothing…
-    table[9] = " "  # …except a tab, which is a space
-    table[0xA0] = " "  # a no-break space is printed as a space (reportlab does the same)
-    for char in _SEED:
-        assigned = assignments.get(ord(char))
-        if assigned is not None and assigned < 256:
-            table[ord(char)] = f"\\{assigned:03o}"
-    return table
-
-
-_CONTROLS: dict[int, str | None] = {code: None for code in (*range(32), 127)} | {9: " "}
-
-_fonts_lock = threading.Lock()
-_faces: dict[str, _Face] = {}
-
-
-def _fonts() -> dict[str, _Face]:
-    if not _faces:
-        with _fonts_lock:
-            if not _faces:
-                faces = {key: _Face(name, filename) for key, (name, filename) in _FACES.items()}
-                _faces.update(faces)
-    return _faces
-
-
-# ---------------------------------------------------------------- page drawing
+_FACES = FaceSet("billing-invoice-", "DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf")
 
 PAGE_W, PAGE_H = A4
 LEFT = 14 * mm
@@ -359,135 +169,12 @@ WIDTH = RIGHT - LEFT
 TOP = PAGE_H - 14 * mm
 BOTTOM = 19 * mm  # the lowest baseline of content; the footer sits below
 
-
-
-def _rgb(color: Color) -> str:
-    """A colour as the operands of `rg`/`RG`, worked out once rather than for every string."""
-    return f"{color.red:.3f} {color.green:.3f} {color.blue:.3f}"
-
-
-INK = _rgb(pdf.INK)
-MUTED = _rgb(pdf.MUTED)
-RULE = _rgb(pdf.RULE)
-ACCENT = _rgb(HexColor("#0f3d62"))
-TINT = _rgb(HexColor("#e9f0f6"))
-BAND = _rgb(HexColor("#eef1f4"))
-ZEBRA = _rgb(HexColor("#f5f7f9"))
-HAIRLINE = _rgb(HexColor("#d5dae0"))
-WHITE = _rgb(HexColor("#ffffff"))
-ON_ACCENT = _rgb(HexColor("#c9d9e8"))
-
-
-class _Page:
-    __slots__ = ("font", "graphics", "ink", "text")
-
-    def __init__(self) -> None:
-        self.graphics: list[str] = []
-        self.text: list[str] = []
-        self.font = ""
-        self.ink = ""
-
-
-class _Writer:
-    """Collects pages of raw PDF operators: fills and rules first, then one text object on top."""
-
-    def __init__(self, canvas: Canvas) -> None:
-        self.canvas = canvas
-        doc = canvas._doc
-        self.doc = doc
-        faces = _fonts()
-        self.regular = faces["regular"]
-        self.bold = faces["bold"]
-        # Fixed order, so that the resource names (/F1 … /F4) are the same in every invoice.
-        self.names = {face: face.start(doc) for face in (self.regular, self.bold)}
-        self._tf: dict[tuple[_Face, float], str] = {}
-        self.pages: list[_Page] = []
-        self.page = _Page()
-
-    def new_page(self) -> None:
-        self.page = _Page()
-        self.pages.append(self.page)
-
-    def text(self, x: float, y: float, text: str, face: _Face, size: float, color: str = INK) -> None:
-        page = self.page
-        out = page.text
-        tf = self._tf.get((face, size))
-        if tf is None:
-            tf = self._tf[(face, size)] = f"{self.names[face]} {size:g} Tf"
-        if page.font != tf:
-            out.append(tf)
-            page.font = tf
-        if page.ink != color:
-            out.append(f"{color} rg")
-            page.ink = color
-        encoded = text.translate(face.table)
-        if encoded.isascii():
-            out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm ({encoded}) Tj")
-            return
-        # A character outside the table: reportlab assigns it a code (maybe in another subset).
-        out.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
-        font = face.font
-        for subset, chunk in font.splitString(text.translate(_CONTROLS), self.doc):
-            escaped = "".join(f"\\{byte:03o}" if byte < 32 or byte > 126 or byte in b"\\()" else chr(byte)
-                              for byte in chunk)
-            out.append(f"{font.getSubsetInternalName(subset, self.doc)} {size:g} Tf ({escaped}) Tj")
-        page.font = ""
-
-    def right(self, x: float, y: float, text: str, face: _Face, size: float, color: str = INK) -> None:
-        self.text(x - face.width(text, size), y, text, face, size, color)
-
-    def rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
-        self.page.graphics.append(f"{color} rg {x:.2f} {y:.2f} {w:.2f} {h:.2f} re f")
-
-    def rule(self, x0: float, x1: float, y: float, color: str = HAIRLINE, weight: float = 0.5) -> None:
-        self.page.graphics.append(f"{color} RG {weight:g} w {x0:.2f} {y:.2f} m {x1:.2f} {y:.2f} l S")
-
-    def finish(self) -> None:
-        for page in self.pages:
-            graphics = "\n".join(page.graphics)
-            text = "\n".join(page.text)
-            self.canvas.addLiteral(f"q\n{graphics}\nBT\n{text}\nET\nQ")
-            self.canvas.showPage()
-        # reportlab would wrap each deflated page in ASCII85 (rl_config.useA85), in pure Python: a
-        # third of the whole render, for a 7-bit-clean file nobody needs. A page whose Contents is
-        # already set is left alone, so give it the deflated stream it would have without ASCII85.
-        for page in self.doc.Pages.pages:
-            if not page.Contents and isinstance(page.stream, str):
-                page.Contents = _compressed(zlib.compress(page.stream.encode("utf8")))
-
-
-def _wrap(text: str, face: _Face, size: float, width: float) -> list[str]:
-    """Greedy word wrap; a word wider than the column is cut where it must be."""
-    if face.width(text, size) <= width:
-        return [text]
-    lines: list[str] = []
-    line = ""
-    for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if face.width(candidate, size) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        while face.width(word, size) > width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and face.width(word[:cut], size) > width:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
-    if line:
-        lines.append(line)
-    return lines or [""]
-
-
-def _fit(text: str, face: _Face, size: float, width: float) -> str:
-    """The text cut to the column with an ellipsis (usage destinations can be long APNs)."""
-    if face.width(text, size) <= width:
-        return text
-    while text and face.width(text + "…", size) > width:
-        text = text[:-1]
-    return text + "…"
+ACCENT = rgb(HexColor("#0f3d62"))
+TINT = rgb(HexColor("#e9f0f6"))
+BAND = rgb(HexColor("#eef1f4"))
+ZEBRA = rgb(HexColor("#f5f7f9"))
+WHITE = rgb(HexColor("#ffffff"))
+ON_ACCENT = rgb(HexColor("#c9d9e8"))
 
 
 # ---------------------------------------------------------------- layout
@@ -526,7 +213,7 @@ _DESTINATION_WIDTH = 214 - 40 - 119
 
 
 class _Invoice:
-    def __init__(self, data: InvoicePdfData, writer: _Writer) -> None:
+    def __init__(self, data: InvoicePdfData, writer: Writer) -> None:
         self.data = data
         self.w = writer
         self.y = TOP
@@ -547,7 +234,7 @@ class _Invoice:
         w.text(LEFT, y, head, w.bold, 9.5, ACCENT)
         customer = f" · Ügyfélszám: {d.customer_number}"
         room = WIDTH - w.bold.width(head, 9.5) - w.regular.width(customer, SMALL) - 24
-        w.right(RIGHT, y, _fit(d.buyer.name, w.regular, SMALL, room) + customer, w.regular, SMALL, MUTED)
+        w.right(RIGHT, y, fit(d.buyer.name, w.regular, SMALL, room) + customer, w.regular, SMALL, MUTED)
         w.text(LEFT, y - 11, d.seller.name, w.regular, SMALL, MUTED)
         w.right(RIGHT, y - 11, f"Számlázási időszak: {self.period()}", w.regular, SMALL, MUTED)
         w.rule(LEFT, RIGHT, y - 16, RULE, 0.6)
@@ -606,10 +293,10 @@ class _Invoice:
         y = top - 4
         w.text(LEFT, y, "VEVŐ (ELŐFIZETŐ)", w.bold, 6.8, MUTED)
         y -= 15
-        for line in _wrap(d.buyer.name, w.bold, 11, 240):
+        for line in wrap(d.buyer.name, w.bold, 11, 240):
             w.text(LEFT, y, line, w.bold, 11)
             y -= 13.5
-        for line in _wrap(d.buyer.address, w.regular, 9, 240):
+        for line in wrap(d.buyer.address, w.regular, 9, 240):
             w.text(LEFT, y, line, w.regular, 9)
             y -= 12
         if d.buyer.tax_number:
@@ -638,7 +325,7 @@ class _Invoice:
         y = top - 4 - 9
         for index, (label, value) in enumerate(facts):
             w.text(x0 + 8, y, label, w.regular, 8, MUTED)
-            w.right(RIGHT - 8, y, _fit(value, w.bold, 8.5, RIGHT - x0 - 100), w.bold, 8.5)
+            w.right(RIGHT - 8, y, fit(value, w.bold, 8.5, RIGHT - x0 - 100), w.bold, 8.5)
             if index < len(facts) - 1:
                 w.rule(x0 + 8, RIGHT - 8, y - 4, WHITE, 0.8)
             y -= row
@@ -687,7 +374,7 @@ class _Invoice:
         service: str | None = None
         columns = [edge for _, edge, _ in _LINE_COLUMNS]
         for line in d.lines:
-            described = _wrap(line.description, w.regular, CELL, _DESCRIPTION_WIDTH)
+            described = wrap(line.description, w.regular, CELL, _DESCRIPTION_WIDTH)
             height = 5 + len(described) * 9.5 + (8.5 if line.period else 0)
             new_group = line.service != service
             if self.room(height + (13 if new_group else 0)):
@@ -802,7 +489,7 @@ class _Invoice:
             self.room(24)
             w.text(LEFT, self.y, "Részletes forgalmi kimutatás", w.bold, 9.5)
             self.y -= 13
-            for line in _wrap(NO_ITEMISED_USAGE, w.regular, BODY, WIDTH):
+            for line in wrap(NO_ITEMISED_USAGE, w.regular, BODY, WIDTH):
                 w.text(LEFT, self.y, line, w.regular, BODY, MUTED)
                 self.y -= 11
             return
@@ -873,7 +560,7 @@ class _Invoice:
             text(x + edges[0][0], base, record.started, regular, USAGE)
             text(x + edges[1][0], base, record.kind, regular, USAGE)
             if record.destination:
-                destination = _fit(record.destination, regular, USAGE, _DESTINATION_WIDTH)
+                destination = fit(record.destination, regular, USAGE, _DESTINATION_WIDTH)
                 text(x + edges[2][0], base, destination, regular, USAGE)
             right(x + edges[3][0], base, record.quantity, regular, USAGE)
             right(x + edges[4][0], base, _cents(record.charge), regular, USAGE)
@@ -888,7 +575,7 @@ def render_invoice(data: InvoicePdfData) -> bytes:
     canvas.setAuthor(data.seller.name)
     canvas.setSubject(f"{data.buyer.name}, {_date(data.period_start)}–{_date(data.period_end)}")
     canvas.setCreator("backoffice")
-    writer = _Writer(canvas)
+    writer = Writer(canvas, _FACES)
     invoice = _Invoice(data, writer)
     invoice.first_page()
     invoice.lines()

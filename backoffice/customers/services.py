@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.util import identity_key
 
 from backoffice import audit, clock, identifiers
 from backoffice.actors import Principal
@@ -120,13 +121,16 @@ async def create_party(session: AsyncSession, actor: Principal | None, data: Par
     return party
 
 
+# The reads of the customer page (and of every action on a customer), composed once: under
+# SQLAlchemy 2.1, composing a statement costs more than running these indexed reads.
+_PARTY = (select(Party).where(Party.id == bindparam("party_id"))
+          # joined, not select-in: one round trip; a party has a handful of addresses and contact points
+          .options(joinedload(Party.addresses), joinedload(Party.contact_points)))
+
+
 async def get_party(session: AsyncSession, party_id: int) -> Party:
-    party = None if not storable_id(party_id) else (await session.scalars(
-        select(Party)
-        .where(Party.id == party_id)
-        # joined, not select-in: one round trip; a party has a handful of addresses and contact points
-        .options(joinedload(Party.addresses), joinedload(Party.contact_points))
-    )).unique().first()
+    party = None if not storable_id(party_id) else (
+        await session.scalars(_PARTY, {"party_id": party_id})).unique().first()
     if party is None:
         raise NotFoundError("party_not_found", Msg(N_("There is no such customer.")))
     return party
@@ -180,10 +184,11 @@ async def update_party(
 
 # ---------------------------------------------------------------- consents
 
+_CONSENTS = select(Consent).where(Consent.party_id == bindparam("party_id"), Consent.withdrawn_on.is_(None))
+
+
 async def current_consents(session: AsyncSession, party_id: int) -> dict[str, Consent]:
-    rows = await session.scalars(
-        select(Consent).where(Consent.party_id == party_id, Consent.withdrawn_on.is_(None))
-    )
+    rows = await session.scalars(_CONSENTS, {"party_id": party_id})
     return {c.kind: c for c in rows}
 
 
@@ -292,21 +297,22 @@ async def update_billing_account(
     return account
 
 
+_ACCOUNTS = (select(BillingAccount).where(BillingAccount.payer_id == bindparam("party_id"))
+             .order_by(BillingAccount.account_number))
+
+
 async def billing_accounts_of(session: AsyncSession, party_id: int) -> list[BillingAccount]:
-    rows = await session.scalars(
-        select(BillingAccount).where(BillingAccount.payer_id == party_id).order_by(BillingAccount.account_number)
-    )
-    return list(rows)
+    return list(await session.scalars(_ACCOUNTS, {"party_id": party_id}))
 
 
 # ---------------------------------------------------------------- contact log
 
+_ACTIVE_REASONS = (select(ContactReason).where(ContactReason.is_active.is_(True))
+                   .order_by(ContactReason.sort_order, ContactReason.code))
+
+
 async def active_reasons(session: AsyncSession) -> list[ContactReason]:
-    rows = await session.scalars(
-        select(ContactReason).where(ContactReason.is_active.is_(True))
-        .order_by(ContactReason.sort_order, ContactReason.code)
-    )
-    return list(rows)
+    return list(await session.scalars(_ACTIVE_REASONS))
 
 
 async def record_contact(
@@ -364,11 +370,17 @@ async def log_action(
     return contact
 
 
+_TIMELINE = (select(Contact).where(Contact.party_id == bindparam("party_id"))
+             .order_by(Contact.at.desc(), Contact.id.desc()).limit(bindparam("limit")))
+
+
 async def timeline(
     session: AsyncSession, party_id: int, before_id: int | None = None, limit: int = TIMELINE_PAGE
 ) -> list[Contact]:
     """Newest first; `before_id` is the last contact already shown. The order is (time, id), and
     the next page starts after that pair: ids need not rise with time (back-dated notes, imports)."""
+    if before_id is None:  # the first page, on every customer page: composed once
+        return list(await session.scalars(_TIMELINE, {"party_id": party_id, "limit": limit}))
     stmt = select(Contact).where(Contact.party_id == party_id)
     if before_id is not None:
         last = (await session.execute(
@@ -551,10 +563,17 @@ async def party_ids_by_customer_number(session: AsyncSession, numbers: set[str])
 
 async def customer_numbers(session: AsyncSession, party_ids: set[int]) -> dict[int, str]:
     """Customer numbers of many parties in one statement (lists and reports of other domains)."""
-    if not party_ids:
-        return {}
-    rows = await session.execute(select(Party.id, Party.customer_number).where(Party.id.in_(sorted(party_ids))))
-    return {int(pid): str(number) for pid, number in rows}
+    numbers: dict[int, str] = {}
+    loaded = session.sync_session.identity_map
+    for pid in party_ids:  # a party the caller has just read needs no statement (a letter to its subscriber)
+        party = loaded.get(identity_key(Party, pid))
+        if party is not None and "customer_number" in party.__dict__:
+            numbers[pid] = party.customer_number
+    rest = sorted(party_ids - set(numbers))
+    if rest:
+        rows = await session.execute(select(Party.id, Party.customer_number).where(Party.id.in_(rest)))
+        numbers.update((int(pid), str(number)) for pid, number in rows)
+    return numbers
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,7 @@ async def register_many(
     entries: list[NewDocument],
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    known_parties: dict[str, int] | None = None,
 ) -> list[Document | DomainError]:
     """Register documents in the order given, with the checks and numbering of `register` but one
     statement per step for all of them rather than per document (bulk intake registers hundreds
@@ -268,9 +269,11 @@ async def register_many(
     registered. An entry whose bytes equal an earlier entry's is a duplicate of that one."""
     results: list[Document | DomainError | None] = [None] * len(entries)
     known = _Links()
-    # The customers named, in one statement rather than one per document.
+    # The customers named, in one statement rather than one per document (`known_parties`: the
+    # caller has just looked them up).
+    known.parties.update(known_parties or {})
     known.parties.update(await customers.party_ids_by_customer_number(
-        session, {e.data.customer_number for e in entries if e.data.customer_number}))
+        session, {e.data.customer_number for e in entries if e.data.customer_number} - set(known.parties)))
     checked: list[_Checked] = []
     for index, entry in enumerate(entries):
         try:
@@ -333,8 +336,6 @@ async def _insert_documents(
             predecessor_id=c.case.id if c.case is not None else None, last_sub_number=1,
             opened_by=getattr(actor, "username", "system"))
         main += 1
-    session.add_all(new_cases.values())
-    await session.flush()
     documents = []
     for c in accepted:
         data, info = c.entry.data, c.info
@@ -350,7 +351,8 @@ async def _insert_documents(
                 .returning(Case.last_sub_number)
             )).scalar_one())
         documents.append(Document(
-            case_id=case.id,
+            # A new case goes in with its documents, in one flush: the relationship orders the inserts.
+            **({"case": case} if c.index in new_cases else {"case_id": case.id}),
             sub_number=sub_number,
             registry_number=registry_number(case.year, case.main_number, sub_number),
             document_type_id=c.doc_type.id,
@@ -451,7 +453,8 @@ async def register_outgoing_many(
         for item in items
     ]
     largest = max((len(item.pdf) for item in items), default=0)
-    results = await register_many(session, actor, entries, max_bytes=max(DEFAULT_MAX_BYTES, largest))
+    results = await register_many(session, actor, entries, max_bytes=max(DEFAULT_MAX_BYTES, largest),
+                                  known_parties={number: party_id for party_id, number in customer_numbers.items()})
     documents = []
     for result in results:
         if isinstance(result, DomainError):
@@ -479,15 +482,18 @@ async def _claim_contents(
     registration of the same bytes waits on them, and a rollback lets the orphan sweep below
     remove a file that no committed row names. Also the files that must be written."""
     unique = {info.digest: (content, info) for content, info in contents}
-    result = await session.execute(
+    # The rows inserted come back as entities; only bytes stored before need reading.
+    rows = [dict(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size, media_type=info.media_type,
+                 location="primary", created_at=utcnow()) for _content, info in unique.values()]
+    claimed = {row.digest: row for row in await session.scalars(
         upsert_insert(session)(StoredContent)
-        .values([dict(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size,
-                      media_type=info.media_type, location="primary", created_at=utcnow())
-                 for _content, info in unique.values()])
+        # One row as a dict, so that the statement is compiled once and cached (a list of rows is a
+        # multi-row VALUES, compiled afresh every time).
+        .values(rows[0] if len(rows) == 1 else rows)
         .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
-        .returning(StoredContent.digest)
-    )
-    inserted = set(result.scalars())
+        .returning(StoredContent)
+    )}
+    inserted = set(claimed)
     store = storage.current()
     writes = []
     for digest, (content, _info) in unique.items():
@@ -496,20 +502,20 @@ async def _claim_contents(
             writes.append((digest, content))
         elif not store.exists(digest):
             writes.append((digest, content))  # a lost file comes back with the same bytes
-    rows = await session.scalars(
-        select(StoredContent).where(StoredContent.algorithm == storage.ALGORITHM,
-                                    StoredContent.digest.in_(sorted(unique)))
-    )
-    return {row.digest: row for row in rows}, writes
+    earlier = sorted(set(unique) - inserted)
+    if earlier:
+        claimed.update((row.digest, row) for row in await session.scalars(
+            select(StoredContent).where(StoredContent.algorithm == storage.ALGORITHM,
+                                        StoredContent.digest.in_(earlier))))
+    return claimed, writes
 
 
 async def _write_contents(writes: list[tuple[str, bytes]]) -> None:
     store = storage.current()
-    if len(writes) == 1 and len(writes[0][1]) <= _THREAD_THRESHOLD:
-        store.put(*writes[0])
-    elif writes:
+    if writes:
         # Each file is fsynced before its row can commit; several at once let the disk take the
-        # flushes together instead of one after another.
+        # flushes together instead of one after another. Even one goes to a thread: the server's
+        # event loop serves other requests while the disk flushes.
         results = await asyncio.gather(*(asyncio.to_thread(store.put, digest, content) for digest, content in writes),
                                        return_exceptions=True)
         for outcome in results:

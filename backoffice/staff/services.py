@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit
@@ -151,11 +151,7 @@ class SessionLookup:
 
 async def lookup_session(session: AsyncSession, token: str, idle_minutes: int) -> SessionLookup | None:
     # Plain columns, not a StaffUser entity: this runs on every request.
-    row = (await session.execute(
-        select(StaffSession.last_seen_at, *_PRINCIPAL_COLUMNS)
-        .join(StaffUser, StaffUser.id == StaffSession.user_id)
-        .where(StaffSession.token_hash == token_digest(token))
-    )).first()
+    row = (await session.execute(_SESSION_LOOKUP, {"token_hash": token_digest(token)})).first()
     if row is None:
         return None
     last_seen, user_id, username, role, language, full_name, is_active = row
@@ -169,6 +165,10 @@ async def lookup_session(session: AsyncSession, token: str, idle_minutes: int) -
 _PRINCIPAL_COLUMNS = (
     StaffUser.id, StaffUser.username, StaffUser.role, StaffUser.language, StaffUser.full_name, StaffUser.is_active,
 )
+# Composed once (every request of a signed-in user runs it).
+_SESSION_LOOKUP = (select(StaffSession.last_seen_at, *_PRINCIPAL_COLUMNS)
+                   .join(StaffUser, StaffUser.id == StaffSession.user_id)
+                   .where(StaffSession.token_hash == bindparam("token_hash")))
 
 
 async def touch_session(session: AsyncSession, token: str) -> None:

@@ -197,13 +197,13 @@ async def order_service(session: AsyncSession, actor: Principal, contract_id: in
     await session.flush()
     ctx = await lifecycle._context(session, service, actor.role, actor.language, today)
     result = lifecycle.Preview("order", today, False, service.state, details={"to_plan": plan.code})
-    event = await lifecycle._record(session, actor, ctx, result, {"state": None, "plan": None, "holds": [],
-                                                                   "addons": []})
+    document = None
     if confirm:
         from backoffice.subscriptions.confirmations import send_confirmation
 
         document = await send_confirmation(session, actor, contract, service, result, seller_name)
-        event.document_id = document.id
+    await lifecycle._record(session, actor, ctx, result, {"state": None, "plan": None, "holds": [], "addons": []},
+                            document=document)
     await session.flush()
     return service
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
@@ -160,15 +160,21 @@ def refused(refusal: Refusal, status: type[ConflictError] | type[ForbiddenError]
 # ---------------------------------------------------------------- loading
 
 
+# Built once: composing a statement costs more than running it on these small indexed reads, and
+# every action and every service page runs these.
+# The service with its contract and plan, which every action reads next (they stay in the session).
+_SERVICE = (select(Service, Contract, Plan).join(Contract, Contract.id == Service.contract_id)
+            .join(Plan, Plan.id == Service.plan_id).where(Service.id == bindparam("service_id")))
+
+
 async def get_service(session: AsyncSession, service_id: int) -> Service:
-    service = await session.get(Service, service_id) if storable_id(service_id) else None
-    if service is None:
+    row = (await session.execute(_SERVICE, {"service_id": service_id})).first() if storable_id(service_id) else None
+    if row is None:
         raise NotFoundError("service_not_found", Msg(N_("There is no such service.")))
+    service: Service = row[0]
     return service
 
 
-# Built once: composing a statement costs more than running it on these small indexed reads, and
-# every action and every service page runs these three.
 _HOLDS = (select(ServiceHold)
           .where(ServiceHold.service_id == bindparam("service_id"), ServiceHold.lifted_on.is_(None))
           .order_by(ServiceHold.start_date, ServiceHold.id))
@@ -689,13 +695,13 @@ async def perform(
         await prepared.apply(actor.username)
     service.updated_at = utcnow()  # every action moves the version on, a scheduled one too
     await flush_versioned(session, _stale(service))
-    outcome.event = await _record(session, actor, ctx, result, before, pending=outcome.pending)
-    if confirm:
+    if confirm:  # first, so that the history row is written with its letter
         from backoffice.subscriptions.confirmations import send_confirmation
 
         outcome.document = await send_confirmation(session, actor, ctx.contract, ctx.service, result, seller_name,
                                                      notes=letter_notes)
-        outcome.event.document_id = outcome.document.id
+    outcome.event = await _record(session, actor, ctx, result, before, pending=outcome.pending,
+                                  document=outcome.document)
     await session.flush()
     return outcome
 
@@ -721,9 +727,34 @@ def _snapshot(ctx: _Ctx) -> dict[str, Any]:
             "addons": sorted(ctx.addon_codes), "sim": ctx.sim.iccid if ctx.sim else None}
 
 
+# What `_snapshot` shows of holds, add-ons and SIM, as (what, code) rows in one statement.
+_NOW = union_all(
+    select(literal("hold"), ServiceHold.reason_code)
+    .where(ServiceHold.service_id == bindparam("service_id"), ServiceHold.lifted_on.is_(None)),
+    select(literal("addon"), AddOn.code).join(ServiceAddOn, ServiceAddOn.addon_id == AddOn.id)
+    .where(ServiceAddOn.service_id == bindparam("service_id"),
+           or_(ServiceAddOn.end_date.is_(None), ServiceAddOn.end_date > bindparam("today"))),
+    select(literal("sim"), SimCard.iccid)
+    .where(SimCard.service_id == bindparam("service_id"), SimCard.blocked_on.is_(None)),
+)
+
+
+async def _snapshot_now(session: AsyncSession, service: Service, today: dt.date) -> dict[str, Any]:
+    """`_snapshot` of the service as it is after an action (its changes flushed first)."""
+    found: dict[str, list[str]] = {"hold": [], "addon": [], "sim": []}
+    for what, code in (await session.execute(_NOW, {"service_id": service.id, "today": today})).all():
+        found[what].append(code)
+    plan = await session.get(Plan, service.plan_id)
+    assert plan is not None  # a foreign key
+    return {"state": service.state, "plan": plan.code, "holds": sorted(found["hold"]),
+            "addons": sorted(found["addon"]), "sim": found["sim"][0] if found["sim"] else None}
+
+
 async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, result: Preview,
-                  before: dict[str, Any], pending: PendingAction | None = None) -> ServiceEvent:
-    """History row, fees incurred, audit row and contact-log entry for one action."""
+                  before: dict[str, Any], pending: PendingAction | None = None,
+                  document: Any = None) -> ServiceEvent:
+    """History row (with its letter, `document`), fees incurred, audit row and contact-log entry for
+    one action."""
     from backoffice.customers.services import log_action
 
     service = ctx.service
@@ -737,17 +768,18 @@ async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, res
         details["scheduled"] = True
         details["pending_id"] = pending.id
     event = ServiceEvent(service_id=service.id, at=utcnow(), effective_date=result.effective_date,
-                         action=result.action, actor_name=who, details=details)
+                         action=result.action, actor_name=who, details=details,
+                         document_id=document.id if document is not None else None)
     session.add(event)
-    await session.flush()
-    if pending is None:
+    if pending is None and result.fees:
+        await session.flush()  # the fees name their event
         for fee in result.fees:
             session.add(ServiceFee(service_id=service.id, code=fee.code, name_hu=fee.name_hu, name_en=fee.name_en,
                                    amount=fee.amount, vat_rate=fee.vat_rate, incurred_on=result.effective_date,
                                    event_id=event.id))
     if pending is None:  # read back, so the audit shows the holds, add-ons and SIM the action changed
-        now = await _context(session, service, SYSTEM_ACTOR, ctx.language, ctx.today)
-        after = {**_snapshot(now), "effective_date": result.effective_date.isoformat()}
+        after = {**await _snapshot_now(session, service, ctx.today),
+                 "effective_date": result.effective_date.isoformat()}
     else:
         after = {"scheduled": result.action, "effective_date": result.effective_date.isoformat(),
                  "pending_id": pending.id}
@@ -791,13 +823,12 @@ async def withdraw(
                      details={"withdrawn": pending.action, "withdrawn_date": pending.effective_date.isoformat(),
                               "pending_id": pending.id})
     outcome = Outcome(result, service)
-    outcome.event = await _record(session, actor, ctx, result, _snapshot(ctx))
     if confirm:
         from backoffice.subscriptions.confirmations import send_confirmation
 
         outcome.document = await send_confirmation(session, actor, ctx.contract, ctx.service, result, seller_name,
                                                    withdrawn=pending)
-        outcome.event.document_id = outcome.document.id
+    outcome.event = await _record(session, actor, ctx, result, _snapshot(ctx), document=outcome.document)
     await session.flush()
     return outcome
 

@@ -382,10 +382,11 @@ class PendingAction(IdMixin, VersionedMixin, Base):
     (`backoffice subscriptions apply-due`) applies it on its effective date."""
 
     __tablename__ = "pending_actions"
-    # The daily job reads by (status, date); a service page by (service, status): without the second,
-    # SQLite's planner walks every pending row of the installation through the first.
+    # The daily job reads by (status, date); a service page by (service, status) in date order. The
+    # second carries the date too: without it SQLite's planner prefers the first for its order and
+    # walks every pending row of the installation (4 ms a page at 200,000 services).
     __table_args__ = (Index("ix_pending_actions_due", "status", "effective_date"),
-                      Index("ix_pending_actions_service", "service_id", "status"))
+                      Index("ix_pending_actions_service", "service_id", "status", "effective_date"))
 
     service_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("services.id"), nullable=True)
     contract_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("contracts.id"), nullable=True,

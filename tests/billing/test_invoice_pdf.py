@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
+from reportlab.pdfbase.ttfonts import TTFont
 
 from backoffice.billing import pdf as invoice_pdf
 from backoffice.billing.pdf import (
@@ -22,6 +23,7 @@ from backoffice.billing.pdf import (
     PdfVatTotal,
     render_invoice,
 )
+from backoffice.pdf.direct import CachedFont
 
 SELLER = PdfParty(
     name="Dunatel Távközlési Zrt.",
@@ -270,7 +272,7 @@ def test_font_cache_changes_no_byte(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cached subset embedding gives exactly what reportlab's own embedding gives."""
     data = invoice(buyer=COMPANY, usage=[usage_row(i) for i in range(40)])
     cached = render_invoice(data)
-    monkeypatch.setattr(invoice_pdf._InvoiceFont, "addObjects", invoice_pdf.TTFont.addObjects)
+    monkeypatch.setattr(CachedFont, "addObjects", TTFont.addObjects)
 
     assert render_invoice(data) == cached
 
