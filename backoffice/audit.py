@@ -116,9 +116,13 @@ async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, s
         return
     now = utcnow()
     actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "system"
-    table: Any = AuditEntry.__table__
-    await session.execute(insert(table), [
-        {"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity_type": entity_type,
-         "entity_id": str(entity_id), "before": None, "after": _jsonable(after)}
-        for action, entity_type, entity_id, after in rows])
+    values = [{"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity_type": entity_type,
+               "entity_id": str(entity_id), "before": None, "after": _jsonable(after)}
+              for action, entity_type, entity_id, after in rows]
+    # One row is a plain execute, not an executemany: the latter always crosses to SQLite's thread.
+    await session.execute(_INSERT, values[0] if len(values) == 1 else values)
+
+
+_TABLE: Any = AuditEntry.__table__
+_INSERT: Any = insert(_TABLE)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -118,10 +118,11 @@ async def examine_content_async(data: bytes, max_bytes: int) -> Examined:
     return examine_content(data, max_bytes)
 
 
+_TYPE_BY_CODE = select(DocumentType).where(DocumentType.code == bindparam("code"), DocumentType.active.is_(True))
+
+
 async def _type_by_code(session: AsyncSession, code: str) -> DocumentType | None:
-    return (await session.execute(
-        select(DocumentType).where(DocumentType.code == code, DocumentType.active.is_(True))
-    )).scalar_one_or_none()
+    return (await session.execute(_TYPE_BY_CODE, {"code": code})).scalar_one_or_none()
 
 
 @dataclass

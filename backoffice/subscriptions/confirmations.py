@@ -4,11 +4,11 @@ so it is in their documents with a registry number."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import clock
@@ -46,16 +46,22 @@ async def _names(session: AsyncSession, action: str, details: dict[str, Any]) ->
     reason = details.get("reason")
     if reason:
         model: Any = TerminationReason if action == "terminate" else SuspensionReason
-        row = (await session.execute(select(model).where(model.code == reason))).scalar_one_or_none()
+        row = (await session.execute(_by_code(model), {"code": reason})).scalar_one_or_none()
         names["reason"] = row.name(LETTER_LANGUAGE) if row is not None else str(reason)
     for key in ("from_plan", "to_plan"):
         if details.get(key):
-            row = (await session.execute(select(Plan).where(Plan.code == details[key]))).scalar_one_or_none()
+            row = (await session.execute(_by_code(Plan), {"code": details[key]})).scalar_one_or_none()
             names[key] = row.name(LETTER_LANGUAGE) if row else details[key]
     if details.get("addon"):
-        row = (await session.execute(select(AddOn).where(AddOn.code == details["addon"]))).scalar_one_or_none()
+        row = (await session.execute(_by_code(AddOn), {"code": details["addon"]})).scalar_one_or_none()
         names["addon"] = row.name(LETTER_LANGUAGE) if row else details["addon"]
     return names
+
+
+@functools.cache
+def _by_code(model: Any) -> Any:
+    """A catalogue entry by its code, composed once per kind (every action's letter names one)."""
+    return select(model).where(model.code == bindparam("code"))
 
 
 async def send_confirmation(
@@ -139,7 +145,9 @@ async def send_confirmation(
         subject = f"{title} · {what or contract.number}"
     finally:
         current_language.reset(token)
-    content = await asyncio.to_thread(confirmation, letter, utcnow())
+    # Drawn here, not in a thread: about a millisecond of work that holds the interpreter lock
+    # throughout, so a thread would only add the hand-over.
+    content = confirmation(letter, utcnow())
     day = clock.today().isoformat()
     return await documents.register_outgoing(
         session, actor, pdf=content, document_type="confirmation", recipient=party.display_name,

@@ -662,13 +662,32 @@ async def _service_rows(session: AsyncSession, which: Any, language: str) -> lis
     return [ServiceRow(service, plan.name(language), holds.get(service.id, [])) for service, plan in services]
 
 
+@dataclass(frozen=True)
+class Subscriber:
+    """The subscriber as the service page shows them."""
+
+    id: int
+    customer_number: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Payer:
+    """The paying billing account as the service page shows it."""
+
+    id: int
+    account_number: str
+    name: str
+    payer_id: int
+
+
 @dataclass
 class ServiceView:
     service: Service
     contract: Contract
     plan: Plan
-    subscriber: Any
-    payer: Any
+    subscriber: Subscriber
+    payer: Payer
     sim: SimCard | None
     holds: list[ServiceHold]
     addons: list[tuple[ServiceAddOn, AddOn]]
@@ -701,7 +720,9 @@ def _service_page_statements() -> _PageStatements:
 
     service_id: Any = bindparam("service_id")
     return _PageStatements(
-        head=(select(Service, Plan, Contract, Party, BillingAccount)
+        # The subscriber and payer as the few columns shown, not as entities: a party is a wide row.
+        head=(select(Service, Plan, Contract, Party.id, Party.customer_number, Party.display_name,
+                     BillingAccount.id, BillingAccount.account_number, BillingAccount.name, BillingAccount.payer_id)
               .join(Plan, Plan.id == Service.plan_id).join(Contract, Contract.id == Service.contract_id)
               .join(Party, Party.id == Contract.subscriber_id)
               .join(BillingAccount, BillingAccount.id == Contract.billing_account_id)
@@ -725,7 +746,9 @@ async def service_view(session: AsyncSession, service_id: int, language: str, *,
         if storable_id(service_id) else None
     if row is None:
         raise NotFoundError("service_not_found", Msg(N_("There is no such service.")))
-    service, plan, contract, subscriber, payer = row
+    service, plan, contract = row[:3]
+    subscriber = Subscriber(*row[3:6])
+    payer = Payer(*row[6:10])
     ctx = await lifecycle._context(session, service, "agent", language)  # contract and plan: already loaded
     params = {"service_id": service.id}
     pending = list(await session.scalars(statements.pending, params))

@@ -168,11 +168,20 @@ _SERVICE = (select(Service, Contract, Plan).join(Contract, Contract.id == Servic
 
 
 async def get_service(session: AsyncSession, service_id: int) -> Service:
+    service = await session.get(Service, service_id) if storable_id(service_id) else None
+    if service is None:
+        raise NotFoundError("service_not_found", Msg(N_("There is no such service.")))
+    return service
+
+
+async def _load(session: AsyncSession, service_id: int) -> tuple[Service, Contract, Plan]:
+    """The service an action is about, with its contract and plan, in one statement. (The caller
+    keeps all three: the session only holds on to objects someone references.)"""
     row = (await session.execute(_SERVICE, {"service_id": service_id})).first() if storable_id(service_id) else None
     if row is None:
         raise NotFoundError("service_not_found", Msg(N_("There is no such service.")))
-    service: Service = row[0]
-    return service
+    service, contract, plan = row
+    return service, contract, plan
 
 
 _HOLDS = (select(ServiceHold)
@@ -186,10 +195,12 @@ _SIM = select(SimCard).where(SimCard.service_id == bindparam("service_id"), SimC
 
 
 async def _context(session: AsyncSession, service: Service, role: str, language: str,
-                   today: dt.date | None = None) -> _Ctx:
+                   today: dt.date | None = None, *, contract: Contract | None = None,
+                   plan: Plan | None = None) -> _Ctx:
+    """What an action needs to know of the service; `contract` and `plan`: already loaded."""
     today = today or clock.today()
-    contract = await session.get(Contract, service.contract_id)
-    plan = await session.get(Plan, service.plan_id)
+    contract = contract or await session.get(Contract, service.contract_id)
+    plan = plan or await session.get(Plan, service.plan_id)
     assert contract is not None and plan is not None  # foreign keys
     params = {"service_id": service.id}
     holds = list(await session.scalars(_HOLDS, params))
@@ -662,8 +673,8 @@ def _stale(service: Service) -> ConflictError:
 
 async def preview(session: AsyncSession, actor: Principal, service_id: int, data: ActionInput) -> Preview:
     """The consequences of an action, without doing it (refusals are raised as they would be)."""
-    service = await get_service(session, service_id)
-    ctx = await _context(session, service, actor.role, actor.language)
+    service, contract, plan = await _load(session, service_id)
+    ctx = await _context(session, service, actor.role, actor.language, contract=contract, plan=plan)
     return (await _prepare(session, ctx, data)).preview
 
 
@@ -674,10 +685,10 @@ async def perform(
     """Do an action now, or schedule it when it takes effect later; either way the subscriber
     gets a confirmation. A stale `version` (the form was opened before someone else's change)
     is a conflict: nothing changes."""
-    service = await get_service(session, service_id)
+    service, contract, plan = await _load(session, service_id)
     if version is not None and service.version != version:
         raise _stale(service)
-    ctx = await _context(session, service, actor.role, actor.language)
+    ctx = await _context(session, service, actor.role, actor.language, contract=contract, plan=plan)
     prepared = await _prepare(session, ctx, data)
     result = prepared.preview
     before = _snapshot(ctx)
@@ -811,10 +822,10 @@ async def withdraw(
         raise ConflictError("pending_automatic", Msg(N_(
             "The planned end of a voluntary suspension cannot be withdrawn; resume the service to end it "
             "sooner.")))
-    service = await get_service(session, pending.service_id)
+    service, contract, plan = await _load(session, pending.service_id)
     if version is not None and service.version != version:
         raise _stale(service)
-    ctx = await _context(session, service, actor.role, actor.language)
+    ctx = await _context(session, service, actor.role, actor.language, contract=contract, plan=plan)
     pending.status, pending.resolved_at, pending.resolved_by = PendingStatus.WITHDRAWN.value, utcnow(), actor.username
     pending.outcome = "withdrawn"
     service.updated_at = utcnow()
@@ -855,8 +866,8 @@ async def apply_pending(session: AsyncSession, pending_id: int, today: dt.date |
         await session.refresh(pending)
     if pending.status != PendingStatus.PENDING.value:
         return pending  # resolved since the job listed it (withdrawn by a termination applied before it)
-    service = await get_service(session, pending.service_id)
-    ctx = await _context(session, service, SYSTEM_ACTOR, "hu", today)
+    service, contract, plan = await _load(session, pending.service_id)
+    ctx = await _context(session, service, SYSTEM_ACTOR, "hu", today, contract=contract, plan=plan)
     data = ActionInput.from_params({k: v for k, v in pending.params.items() if k != "auto"})
     try:
         prepared = await _prepare(session, ctx, data, effective=pending.effective_date)

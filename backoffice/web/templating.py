@@ -7,10 +7,12 @@ import decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from litestar import MediaType, Request
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from markupsafe import Markup
 
 from backoffice import i18n
 from backoffice.identifiers import iban_display, phone_display
@@ -37,6 +39,7 @@ def configure(engine: JinjaTemplateEngine, auto_reload: bool = False) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = env.globals["_"] = _cached_gettext(env.globals["gettext"])
     env.filters["local_time"] = local_time
     env.filters["huf"] = huf
     env.filters["phone"] = phone_display
@@ -54,6 +57,32 @@ def configure(engine: JinjaTemplateEngine, auto_reload: bool = False) -> None:
     env.auto_reload = auto_reload
     env.trim_blocks = True
     env.lstrip_blocks = True
+
+
+_GETTEXT_CACHE_MAX = 8192
+
+
+def _cached_gettext(newstyle: Any) -> Any:
+    """The templates' `_()`: jinja's new-style gettext, with the translation of a message without
+    variables kept per language. A page says forty or so fixed phrases, and each one otherwise
+    costs a catalogue lookup, a Markup and a %-format (new-style treats every message as a format
+    string, so "%%" still becomes "%": the cached text is the formatted one)."""
+    cache: dict[tuple[str, str], Markup] = {}
+
+    @pass_context
+    def gettext(context: Context, message: str, **variables: Any) -> Any:
+        if variables or not context.eval_ctx.autoescape or not isinstance(message, str):
+            return newstyle(context, message, **variables)
+        key = (i18n.current_language.get(), message)
+        text = cache.get(key)
+        if text is None:
+            if len(cache) >= _GETTEXT_CACHE_MAX:
+                cache.clear()  # only a template that translates computed strings gets here
+            # Trusted as jinja trusts it: the catalogue is ours, and the text escapes nothing given.
+            text = cache[key] = Markup(i18n.gettext(message)) % {}  # noqa: S704
+        return text
+
+    return gettext
 
 
 def is_fragment_request(request: Request[Any, Any, Any]) -> bool:
