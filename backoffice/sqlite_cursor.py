@@ -68,10 +68,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            if _is_read(operation) or _holds_write_lock(self._connection._conn, operation):
+            if _is_read(operation):
                 # A read in WAL mode never waits for a lock and takes tens of microseconds:
-                # cheaper run here than handed to the driver's thread and back. So does a write
-                # inside a transaction that already holds the write lock (see below).
+                # cheaper run here than handed to the driver's thread and back.
                 result = self._run(operation, parameters, False)
             else:
                 result = await self._connection._execute(self._run, operation, parameters, False)
@@ -96,17 +95,6 @@ def _is_read(operation: str) -> bool:
     """A SELECT never waits for a lock in WAL mode (BEGIN IMMEDIATE, writes and COMMIT may, so
     they stay on the driver's thread)."""
     return operation.lstrip()[:6].upper() == "SELECT"
-
-
-def _holds_write_lock(raw: sqlite3.Connection, operation: str) -> bool:
-    """Whether `operation` is an INSERT, UPDATE or DELETE inside an open transaction. Transactions
-    here only ever begin with BEGIN IMMEDIATE (db.py: read-only requests run in autocommit), which
-    takes the database's write lock: the statements that follow wait for nobody. COMMIT stays on
-    the driver's thread, since it may checkpoint the log and wait for the disk."""
-    return raw.in_transaction and operation.lstrip()[:6].upper() in _WRITES
-
-
-_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
 def _outside_transaction(adapted: Any) -> bool:
