@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fcntl
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -145,6 +147,9 @@ def _configure_sqlite(engine: Engine, cache_mib: int = 64) -> None:
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
 
+    database = engine.url.database
+    files = _DatabaseFileLock(f"{database}.writer-lock") if database and database != ":memory:" else None
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
@@ -155,23 +160,36 @@ def _configure_sqlite(engine: Engine, cache_mib: int = 64) -> None:
             # COMMIT to send to the driver's thread.
             return
         # Writers take the lock at BEGIN, so two writers queue instead of failing on upgrade; and
-        # they queue in this process first, in order: SQLite's own busy handler lets a waiting
-        # writer sleep in growing steps (up to 100 ms) while others slip in, so under load a few
-        # requests waited seconds while the rest went through.
+        # they queue in this process first, in order, then across processes (several server
+        # workers) on a file lock: SQLite's own busy handler lets a waiting writer sleep in growing
+        # steps (up to 100 ms) while others slip in, so under load a few requests waited seconds
+        # while the rest went through.
+        turn = None
         lock = _writer_lock()
         if lock is not None:
             try:
                 await_(asyncio.wait_for(lock.acquire(), WRITER_QUEUE_TIMEOUT_S))
             except TimeoutError:
                 lock = None  # a lock never given back must not stop every write: SQLite still serialises
+        if lock is not None:
+            turn = _WriterTurn(lock, None)
+            if files is not None:
+                try:
+                    await_(asyncio.wait_for(files.acquire(), WRITER_QUEUE_TIMEOUT_S))
+                    turn.file_lock = files
+                except TimeoutError:
+                    pass  # as above: SQLite's busy handler still keeps writers apart
+                except BaseException:
+                    lock.release()
+                    raise
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            if lock is not None:
-                lock.release()
+            if turn is not None:
+                turn.release()
             raise
-        if lock is not None:
-            conn.info["writer_lock"] = lock
+        if turn is not None:
+            conn.info["writer_lock"] = turn
 
     @event.listens_for(engine, "commit")
     def _commit(conn: Any) -> None:
@@ -202,6 +220,66 @@ def _configure_sqlite(engine: Engine, cache_mib: int = 64) -> None:
         lock = record.info.pop("writer_lock", None)  # a connection handed back mid-transaction
         if lock is not None and lock.locked():
             lock.release()
+
+
+class _DatabaseFileLock:
+    """The writers' queue across processes: an exclusive `flock` on a file beside the database,
+    taken after this process's own queue, so each process has at most one writer waiting on it.
+    The kernel wakes a waiter as soon as the holder lets go (no sleeping and retrying), and ends
+    the lock of a process that dies."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _fileno(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    async def acquire(self) -> None:
+        fd = self._fileno()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.get_running_loop().run_in_executor(None, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(waiting)
+        except BaseException:
+            # Given up (timed out, or the request went away): the thread still gets the lock in
+            # the end, and must then hand it straight back.
+            waiting.add_done_callback(lambda done: self._give_back(fd, done))
+            raise
+
+    @staticmethod
+    def _give_back(fd: int, done: asyncio.Future[Any]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def release(self) -> None:
+        fcntl.flock(self._fileno(), fcntl.LOCK_UN)
+
+
+class _WriterTurn:
+    """A writer's place at the head of both queues, handed back at COMMIT or ROLLBACK."""
+
+    def __init__(self, lock: asyncio.Lock, file_lock: _DatabaseFileLock | None) -> None:
+        self.lock = lock
+        self.file_lock = file_lock
+
+    def locked(self) -> bool:
+        return self.lock.locked()
+
+    def release(self) -> None:
+        try:
+            if self.file_lock is not None:
+                self.file_lock.release()
+        finally:
+            self.lock.release()
 
 
 WRITER_QUEUE_TIMEOUT_S = 30.0

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
+import threading
+import time
 
 import pytest
 from sqlalchemy import event, func, select
@@ -68,3 +72,27 @@ async def test_pages_are_read_while_another_writer_holds_the_lock(client, settin
         holder.rollback()
         holder.close()
     assert response.status_code == 200
+
+
+@pytest.mark.skipif(IS_PG, reason="SQLite's writers' queue")
+async def test_a_writer_waits_its_turn_behind_another_process_and_then_saves(client, session, settings):
+    """Several server workers write one SQLite file: a writer queues on the file lock beside the
+    database (here held as another process would hold it, on its own open file) instead of
+    SQLite's sleep-and-retry, and saves as soon as that writer lets go."""
+    await login(client, "agent")
+    before = await session.scalar(select(func.count()).select_from(Party))
+    db_file = settings.database_url.split("///", 1)[1]
+    other = os.open(f"{db_file}.writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    # The test client serves the request while this test waits for it, so the other writer lets
+    # go from a thread of its own.
+    threading.Timer(0.5, fcntl.flock, (other, fcntl.LOCK_UN)).start()
+    started = time.monotonic()
+    try:
+        response = await post_form(client, "/customers", party_form())
+    finally:
+        os.close(other)
+    waited = time.monotonic() - started
+    assert response.status_code == 303
+    assert 0.45 <= waited < 10  # its turn came when the other writer let go, not at a timeout
+    assert await session.scalar(select(func.count()).select_from(Party)) == before + 1
