@@ -109,6 +109,10 @@ async def search_entries(
     return list(result)
 
 
+_TABLE: Any = AuditEntry.__table__
+_INSERT: Any = insert(_TABLE)
+
+
 async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, str, Any, dict[str, Any]]]) -> None:
     """Many audit rows `(action, entity_type, entity_id, after)` in one statement (batches: the
     session would insert its objects one at a time to learn each id, which nobody needs here)."""
@@ -121,8 +125,4 @@ async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, s
               for action, entity_type, entity_id, after in rows]
     # One row is a plain execute: the executemany path costs more than the row (an action audits one).
     await session.execute(_INSERT, values[0] if len(values) == 1 else values)
-
-
-_TABLE: Any = AuditEntry.__table__
-_INSERT: Any = insert(_TABLE)
 

@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, UniqueConstraint, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, BigIntId
+from backoffice.db import Base, BigIntId, upsert_insert
 
 
 class Counter(Base):
@@ -30,24 +30,20 @@ async def next_value(session: AsyncSession, name: str, period: str = "", start: 
 
 async def reserve_block(session: AsyncSession, name: str, count: int, period: str = "", start: int = 1) -> int:
     """Take `count` consecutive numbers at once (batch seeding); returns the first."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    result = await session.execute(_reserve_statement(dialect),
+    result = await session.execute(_reserve_statement(upsert_insert(session)),
                                    {"name": name, "period": period, "first_value": start - 1 + count, "count": count})
     return int(result.scalar_one()) - count + 1
 
 
 @functools.cache
-def _reserve_statement(dialect: str) -> Any:
-    """One statement, built once: the counter row is created at `start - 1 + count`, or moved on by
-    `count`, and its new value read back. Both dialects lock the row until the transaction ends.
-    Core, not the ORM: nothing in the session needs refreshing (a batch that numbers thousands of
-    documents in one session would otherwise have every object it holds scanned)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
+def _reserve_statement(insert: Any) -> Any:
+    """One statement, built once per dialect's `insert`: the counter row is created at
+    `start - 1 + count`, or moved on by `count`, and its new value read back. Both dialects lock the
+    row until the transaction ends. Core, not the ORM: nothing in the session needs refreshing (a
+    batch that numbers thousands of documents in one session would otherwise have every object it
+    holds scanned)."""
     table: Any = Counter.__table__
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-    return (insert.values(name=bindparam("name"), period=bindparam("period"), value=bindparam("first_value"))
+    return (insert(table).values(name=bindparam("name"), period=bindparam("period"), value=bindparam("first_value"))
             .on_conflict_do_update(index_elements=["name", "period"],
                                    set_={"value": table.c.value + bindparam("count")})
             .returning(table.c.value))

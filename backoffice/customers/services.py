@@ -562,7 +562,8 @@ async def party_ids_by_customer_number(session: AsyncSession, numbers: set[str])
 
 
 async def customer_numbers(session: AsyncSession, party_ids: set[int]) -> dict[int, str]:
-    """Customer numbers of many parties in one statement (lists and reports of other domains)."""
+    """Customer numbers of many parties (lists and reports of other domains): those the session
+    has loaded already from it, the rest in one statement."""
     numbers: dict[int, str] = {}
     loaded = session.sync_session.identity_map
     for pid in party_ids:  # a party the caller has just read needs no statement (a letter to its subscriber)

@@ -149,6 +149,15 @@ class SessionLookup:
     needs_touch: bool
 
 
+_PRINCIPAL_COLUMNS = (
+    StaffUser.id, StaffUser.username, StaffUser.role, StaffUser.language, StaffUser.full_name, StaffUser.is_active,
+)
+# Composed once (every request of a signed-in user runs it).
+_SESSION_LOOKUP = (select(StaffSession.last_seen_at, *_PRINCIPAL_COLUMNS)
+                   .join(StaffUser, StaffUser.id == StaffSession.user_id)
+                   .where(StaffSession.token_hash == bindparam("token_hash")))
+
+
 async def lookup_session(session: AsyncSession, token: str, idle_minutes: int) -> SessionLookup | None:
     # Plain columns, not a StaffUser entity: this runs on every request.
     row = (await session.execute(_SESSION_LOOKUP, {"token_hash": token_digest(token)})).first()
@@ -160,15 +169,6 @@ async def lookup_session(session: AsyncSession, token: str, idle_minutes: int) -
         return None
     principal = Principal(user_id, username, role, language, full_name)
     return SessionLookup(principal, (now - last_seen).total_seconds() > SESSION_TOUCH_SECONDS)
-
-
-_PRINCIPAL_COLUMNS = (
-    StaffUser.id, StaffUser.username, StaffUser.role, StaffUser.language, StaffUser.full_name, StaffUser.is_active,
-)
-# Composed once (every request of a signed-in user runs it).
-_SESSION_LOOKUP = (select(StaffSession.last_seen_at, *_PRINCIPAL_COLUMNS)
-                   .join(StaffUser, StaffUser.id == StaffSession.user_id)
-                   .where(StaffSession.token_hash == bindparam("token_hash")))
 
 
 async def touch_session(session: AsyncSession, token: str) -> None:

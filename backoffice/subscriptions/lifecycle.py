@@ -184,14 +184,17 @@ async def _load(session: AsyncSession, service_id: int) -> tuple[Service, Contra
     return service, contract, plan
 
 
-_HOLDS = (select(ServiceHold)
-          .where(ServiceHold.service_id == bindparam("service_id"), ServiceHold.lifted_on.is_(None))
-          .order_by(ServiceHold.start_date, ServiceHold.id))
-_ADDONS = (select(ServiceAddOn, AddOn).join(AddOn, AddOn.id == ServiceAddOn.addon_id)
-           .where(ServiceAddOn.service_id == bindparam("service_id"),  # a one-off add-on runs to the end of its month
-                  or_(ServiceAddOn.end_date.is_(None), ServiceAddOn.end_date > bindparam("today")))
+# What an action sees of a service: its holds not lifted, its add-ons running on `today` (a one-off
+# add-on runs to the end of its month) and its SIM card not blocked.
+_HOLDS_ON = (ServiceHold.service_id == bindparam("service_id"), ServiceHold.lifted_on.is_(None))
+_ADDONS_ON = (ServiceAddOn.service_id == bindparam("service_id"),
+              or_(ServiceAddOn.end_date.is_(None), ServiceAddOn.end_date > bindparam("today")))
+_SIM_ON = (SimCard.service_id == bindparam("service_id"), SimCard.blocked_on.is_(None))
+
+_HOLDS = select(ServiceHold).where(*_HOLDS_ON).order_by(ServiceHold.start_date, ServiceHold.id)
+_ADDONS = (select(ServiceAddOn, AddOn).join(AddOn, AddOn.id == ServiceAddOn.addon_id).where(*_ADDONS_ON)
            .order_by(ServiceAddOn.start_date, ServiceAddOn.id))
-_SIM = select(SimCard).where(SimCard.service_id == bindparam("service_id"), SimCard.blocked_on.is_(None))
+_SIM = select(SimCard).where(*_SIM_ON)
 
 
 async def _context(session: AsyncSession, service: Service, role: str, language: str,
@@ -740,13 +743,9 @@ def _snapshot(ctx: _Ctx) -> dict[str, Any]:
 
 # What `_snapshot` shows of holds, add-ons and SIM, as (what, code) rows in one statement.
 _NOW = union_all(
-    select(literal("hold"), ServiceHold.reason_code)
-    .where(ServiceHold.service_id == bindparam("service_id"), ServiceHold.lifted_on.is_(None)),
-    select(literal("addon"), AddOn.code).join(ServiceAddOn, ServiceAddOn.addon_id == AddOn.id)
-    .where(ServiceAddOn.service_id == bindparam("service_id"),
-           or_(ServiceAddOn.end_date.is_(None), ServiceAddOn.end_date > bindparam("today"))),
-    select(literal("sim"), SimCard.iccid)
-    .where(SimCard.service_id == bindparam("service_id"), SimCard.blocked_on.is_(None)),
+    select(literal("hold"), ServiceHold.reason_code).where(*_HOLDS_ON),
+    select(literal("addon"), AddOn.code).join(ServiceAddOn, ServiceAddOn.addon_id == AddOn.id).where(*_ADDONS_ON),
+    select(literal("sim"), SimCard.iccid).where(*_SIM_ON),
 )
 
 
