@@ -87,6 +87,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send_handler="autocommit_include_redirects",
         session_dependency_key="db_session",
         create_all=False,
+        # Neither is used: no FileObject columns, and `updated_at` is set by the column's onupdate.
+        # Each walks every new and changed object before each flush.
+        enable_file_object_listener=False,
+        enable_touch_updated_timestamp_listener=False,
     )
     csrf = CSRFConfig(
         secret=settings.secret_key,

@@ -32,6 +32,10 @@ class AuditEntry(IdMixin, Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
+_TABLE: Any = AuditEntry.__table__
+_INSERT: Any = insert(_TABLE)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -60,24 +64,25 @@ async def record(
     entity_id: Any,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Add one audit row in the caller's transaction; actor None means the system."""
+) -> None:
+    """Add one audit row in the caller's transaction; actor None means the system. Written at once,
+    as a plain INSERT: nothing reads an audit row back in the request that writes it, and changes
+    still pending in the session are left for their own flush."""
     if before is not None and after is not None:
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         before = {k: before.get(k) for k in sorted(changed)}
         after = {k: after.get(k) for k in sorted(changed)}
-    entry = AuditEntry(
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "username", None) or "system",
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-    )
-    session.add(entry)
-    return entry
+    connection = await session.connection()
+    await connection.execute(_INSERT, {
+        "at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", None) or "system",
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "before": _jsonable(before) if before is not None else None,
+        "after": _jsonable(after) if after is not None else None,
+    })
 
 
 async def search_entries(
@@ -109,10 +114,6 @@ async def search_entries(
     return list(result)
 
 
-_TABLE: Any = AuditEntry.__table__
-_INSERT: Any = insert(_TABLE)
-
-
 async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, str, Any, dict[str, Any]]]) -> None:
     """Many audit rows `(action, entity_type, entity_id, after)` in one statement (batches: the
     session would insert its objects one at a time to learn each id, which nobody needs here)."""
@@ -124,5 +125,6 @@ async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, s
                "entity_id": str(entity_id), "before": None, "after": _jsonable(after)}
               for action, entity_type, entity_id, after in rows]
     # One row is a plain execute: the executemany path costs more than the row (an action audits one).
-    await session.execute(_INSERT, values[0] if len(values) == 1 else values)
+    connection = await session.connection()
+    await connection.execute(_INSERT, values[0] if len(values) == 1 else values)
 

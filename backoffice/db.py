@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import fcntl
+import functools
 import logging
 import os
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, MetaData, String, event
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, MetaData, String, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, make_transient_to_detached, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.util import await_
@@ -316,6 +317,47 @@ async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[
     """One unit of work outside a request: commits on success, rolls back on error."""
     async with maker() as session, session.begin():
         yield session
+
+
+_Row = TypeVar("_Row")
+
+
+@functools.cache
+def _appending(table: Any, many: bool) -> tuple[Any, frozenset[str]]:
+    """The INSERT … RETURNING id of a table (composed once: composing costs more than running it on
+    one row), and the columns a row must give."""
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=many)
+    return statement, frozenset(c.key for c in table.columns if c.key != "id")
+
+
+async def insert_rows(session: AsyncSession, model: type[_Row], rows: list[dict[str, Any]]) -> list[_Row]:
+    """Append rows now, in one INSERT … RETURNING id, and hand them back as entities of the session
+    as if just loaded. For rows written once and not changed in the same request (history, audit,
+    registry entries): the session's unit of work costs several times the statement itself (it
+    sorts, snapshots and post-fetches every object at each flush), and nothing pending is flushed
+    by this. Each row gives every column but the id, so no attribute is left to load later."""
+    if not rows:
+        return []
+    statement, columns = _appending(model.__table__, len(rows) > 1)  # type: ignore[attr-defined]
+    for row in rows:
+        if row.keys() != columns:
+            raise ValueError(f"{model.__name__} rows give {sorted(row.keys() ^ columns)} wrongly")
+    connection = await session.connection()
+    result = await connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+    ids = result.scalars().all()
+    return as_loaded(session, model, [{"id": new_id, **row} for row, new_id in zip(rows, ids, strict=True)])
+
+
+def as_loaded(session: AsyncSession, model: type[_Row], rows: list[dict[str, Any]]) -> list[_Row]:
+    """Rows just written (or read) by a Core statement, as entities of the session, as if loaded
+    there: no change to flush. Each row gives every column, id included."""
+    entities = []
+    for row in rows:
+        entity = model(**row)
+        make_transient_to_detached(entity)
+        entities.append(entity)
+    session.add_all(entities)
+    return entities
 
 
 async def flush_versioned(session: AsyncSession, stale: Exception) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, literal, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.util import identity_key
@@ -340,6 +340,9 @@ async def record_contact(
     return contact
 
 
+_LOG_ACTION: Any = insert(Contact)
+
+
 async def log_action(
     session: AsyncSession,
     actor: Principal | None,
@@ -347,27 +350,28 @@ async def log_action(
     summary: Msg | str,
     subject_type: str | None = None,
     subject_id: Any = None,
-) -> Contact:
+) -> None:
     """The automatic contact-log entry every action writes. The summary is kept as its message
-    id and parameters, so each reader sees it in their own language."""
+    id and parameters, so each reader sees it in their own language. Written at once, as a plain
+    INSERT (like the audit row beside it): nothing reads it back in the same request."""
     msgid, params = (summary.msgid, summary.params) if isinstance(summary, Msg) else (summary, {})
-    contact = Contact(
-        party_id=party_id,
-        at=dt.datetime.now(dt.UTC),
-        channel=ContactChannel.SYSTEM.value,
-        direction=ContactDirection.INTERNAL.value,
-        outcome=ContactOutcome.DONE.value,
-        notes="",
-        staff_id=getattr(actor, "id", None),
-        staff_name=getattr(actor, "username", "system"),
-        automatic=True,
-        subject_type=subject_type,
-        subject_id=None if subject_id is None else str(subject_id),
-        summary=msgid[:300],
-        summary_params=params or None,
-    )
-    session.add(contact)
-    return contact
+    connection = await session.connection()
+    await connection.execute(_LOG_ACTION, {
+        "party_id": party_id,
+        "at": dt.datetime.now(dt.UTC),
+        "channel": ContactChannel.SYSTEM.value,
+        "direction": ContactDirection.INTERNAL.value,
+        "reason_id": None,
+        "outcome": ContactOutcome.DONE.value,
+        "notes": "",
+        "staff_id": getattr(actor, "id", None),
+        "staff_name": getattr(actor, "username", "system"),
+        "automatic": True,
+        "subject_type": subject_type,
+        "subject_id": None if subject_id is None else str(subject_id),
+        "summary": msgid[:300],
+        "summary_params": params or None,
+    })
 
 
 _TIMELINE = (select(Contact).where(Contact.party_id == bindparam("party_id"))

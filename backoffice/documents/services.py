@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ from typing import Any
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice import audit, clock
 from backoffice.actors import Principal
 from backoffice.customers import services as customers
-from backoffice.db import WRITE_INTENT, flush_versioned, storable_id, upsert_insert, utcnow
+from backoffice.db import WRITE_INTENT, as_loaded, flush_versioned, insert_rows, storable_id, upsert_insert, utcnow
 from backoffice.documents import storage
 from backoffice.documents.content import ContentRefused, examine
 from backoffice.documents.models import (
@@ -330,30 +332,30 @@ async def _insert_documents(
     year = clock.today().year
     opening = [c for c in accepted if c.case is None or c.case.year != year]
     main = await reserve_block(session, "registry", len(opening), str(year)) if opening else 0
-    new_cases: dict[int, Case] = {}
-    for c in opening:
-        new_cases[c.index] = Case(
-            year=year, main_number=main, subject=c.entry.data.subject[:300], party_id=c.party_id,
-            predecessor_id=c.case.id if c.case is not None else None, last_sub_number=1,
-            opened_by=getattr(actor, "username", "system"))
-        main += 1
-    documents = []
+    # Cases and documents are written at once (`insert_rows`), not through the session's flush:
+    # registering is append-only, and a bill run registers thousands.
+    opened_by = getattr(actor, "username", "system")
+    cases = await insert_rows(session, Case, [dict(
+        year=year, main_number=main + n, subject=c.entry.data.subject[:300], party_id=c.party_id,
+        predecessor_id=c.case.id if c.case is not None else None, last_sub_number=1, opened_by=opened_by,
+        closed_at=None, created_at=now, updated_at=now) for n, c in enumerate(opening)])
+    case_of = {c.index: case for c, case in zip(opening, cases, strict=True)}
+    rows = []
     for c in accepted:
         data, info = c.entry.data, c.info
-        case = new_cases.get(c.index)
+        case = case_of.get(c.index)
         if case is not None:
             sub_number = 1
         else:
             assert c.case is not None
-            case = c.case
+            case = case_of[c.index] = c.case
             sub_number = int((await session.execute(
                 update(Case).where(Case.id == case.id)
                 .values(last_sub_number=Case.last_sub_number + 1)
                 .returning(Case.last_sub_number)
             )).scalar_one())
-        documents.append(Document(
-            # A new case goes in with its documents, in one flush: the relationship orders the inserts.
-            **({"case": case} if c.index in new_cases else {"case_id": case.id}),
+        rows.append(dict(
+            case_id=case.id,
             sub_number=sub_number,
             registry_number=registry_number(case.year, case.main_number, sub_number),
             document_type_id=c.doc_type.id,
@@ -369,14 +371,25 @@ async def _insert_documents(
             registered_at=now,
             registered_by_id=getattr(actor, "id", None),
             registered_by=getattr(actor, "username", "system"),
+            voided_at=None,
+            voided_by=None,
+            void_reason=None,
             intake_key=c.entry.intake_key,
+            created_at=now,
+            updated_at=now,
+            version=1,
         ))
-    session.add_all(documents)
-    await session.flush()
+    documents = await insert_rows(session, Document, rows)
+    opened = {id(case) for case in cases}
     audited = []
     for c, document in zip(accepted, documents, strict=True):
-        document.document_type = c.doc_type
-        document.content = stored[c.info.digest]
+        # Its relations set as loaded, not as changes (the rows hold them already).
+        case = case_of[c.index]
+        set_committed_value(document, "case", case)
+        if id(case) in opened:  # a new case's one document
+            set_committed_value(case, "documents", [document])
+        set_committed_value(document, "document_type", c.doc_type)
+        set_committed_value(document, "content", stored[c.info.digest])
         audited.append(("document.registered", "document", document.id, _snapshot(document)))
         if c.party_id is not None and c.entry.log_contact:
             await customers.log_action(
@@ -476,6 +489,14 @@ def _examined_own_pdf(pdf: bytes) -> Examined | None:
     return Examined(storage.digest_of(pdf), "application/pdf", pages, len(pdf))
 
 
+@functools.cache
+def _claim_statement(dialect_insert: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, in the dialect's form (composed once)."""
+    table = StoredContent.__table__
+    return (dialect_insert(table).on_conflict_do_nothing(index_elements=["algorithm", "digest"])
+            .returning(*table.columns))
+
+
 async def _claim_contents(
     session: AsyncSession, contents: list[tuple[bytes, Examined]]
 ) -> tuple[dict[str, StoredContent], list[tuple[str, bytes]]]:
@@ -486,14 +507,9 @@ async def _claim_contents(
     # The rows inserted come back as entities; only bytes stored before need reading.
     rows = [dict(algorithm=storage.ALGORITHM, digest=info.digest, size_bytes=info.size, media_type=info.media_type,
                  location="primary", created_at=utcnow()) for _content, info in unique.values()]
-    claimed = {row.digest: row for row in await session.scalars(
-        upsert_insert(session)(StoredContent)
-        # One row as a dict, so that the statement is compiled once and cached (a list of rows is a
-        # multi-row VALUES, compiled afresh every time).
-        .values(rows[0] if len(rows) == 1 else rows)
-        .on_conflict_do_nothing(index_elements=["algorithm", "digest"])
-        .returning(StoredContent)
-    )}
+    connection = await session.connection()
+    result = await connection.execute(_claim_statement(upsert_insert(session)), rows[0] if len(rows) == 1 else rows)
+    claimed = {row.digest: row for row in as_loaded(session, StoredContent, [dict(r) for r in result.mappings()])}
     inserted = set(claimed)
     store = storage.current()
     writes = []

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice import audit, clock
 from backoffice.actors import Principal
-from backoffice.db import flush_versioned, storable_id, utcnow
+from backoffice.db import flush_versioned, insert_rows, storable_id, utcnow
 from backoffice.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from backoffice.i18n import N_, Msg
 from backoffice.identifiers import phone_display
@@ -367,9 +367,10 @@ async def _suspend(session: AsyncSession, ctx: _Ctx, data: ActionInput, effectiv
 
     async def apply(who: str) -> None:
         service = ctx.service
+        # The state first: its read of the open interval would otherwise flush the hold on its own.
+        await _set_state(session, service, ServiceState.SUSPENDED, day)
         session.add(ServiceHold(service_id=service.id, reason_code=code, start_date=day, planned_end=end,
                                 billing=rule.billing, imei=data.imei, note=data.note[:300], placed_by=who))
-        await _set_state(session, service, ServiceState.SUSPENDED, day)
         if end is not None:  # the voluntary hold ends by itself: a pending lift on its last day + 1
             session.add(PendingAction(
                 service_id=service.id, action="resume", effective_date=end, created_by=who,
@@ -768,8 +769,14 @@ async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, res
     from backoffice.customers.services import log_action
 
     service = ctx.service
-    await session.flush()
+    await session.flush()  # the action's changes, which the snapshot reads back, and the pending row's id
     who = actor.username if actor is not None else SYSTEM_ACTOR
+    if pending is None:  # read back, so the audit shows the holds, add-ons and SIM the action changed
+        after = {**await _snapshot_now(session, service, ctx.today),
+                 "effective_date": result.effective_date.isoformat()}
+    else:
+        after = {"scheduled": result.action, "effective_date": result.effective_date.isoformat(),
+                 "pending_id": pending.id}
     details = dict(result.details)
     if result.fees:
         details["fees"] = [{"code": f.code, "name_hu": f.name_hu, "name_en": f.name_en, "amount": str(f.amount),
@@ -777,22 +784,14 @@ async def _record(session: AsyncSession, actor: Principal | None, ctx: _Ctx, res
     if pending is not None:
         details["scheduled"] = True
         details["pending_id"] = pending.id
-    event = ServiceEvent(service_id=service.id, at=utcnow(), effective_date=result.effective_date,
-                         action=result.action, actor_name=who, details=details,
-                         document_id=document.id if document is not None else None)
-    session.add(event)
+    [event] = await insert_rows(session, ServiceEvent, [dict(
+        service_id=service.id, at=utcnow(), effective_date=result.effective_date, action=result.action,
+        actor_name=who, details=details, document_id=document.id if document is not None else None)])
     if pending is None and result.fees:
-        await session.flush()  # the fees name their event
         for fee in result.fees:
             session.add(ServiceFee(service_id=service.id, code=fee.code, name_hu=fee.name_hu, name_en=fee.name_en,
                                    amount=fee.amount, vat_rate=fee.vat_rate, incurred_on=result.effective_date,
                                    event_id=event.id))
-    if pending is None:  # read back, so the audit shows the holds, add-ons and SIM the action changed
-        after = {**await _snapshot_now(session, service, ctx.today),
-                 "effective_date": result.effective_date.isoformat()}
-    else:
-        after = {"scheduled": result.action, "effective_date": result.effective_date.isoformat(),
-                 "pending_id": pending.id}
     await audit.record(session, actor, f"service.{result.action}", "service", service.id,
                        before, {**before, **after})
     label = phone_display(service.number) if service.number else service.install_address() or f"#{service.id}"
