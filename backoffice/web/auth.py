@@ -8,7 +8,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backoffice.db import WRITE_INTENT, transaction
+from backoffice.db import INLINE_WRITES, WRITE_INTENT, transaction
 from backoffice.i18n import current_language, normalise_language
 from backoffice.staff import services as staff
 from backoffice.web.transactions import current_scope
@@ -50,6 +50,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         current_scope.set(scope)
+        INLINE_WRITES.set(True)
         path: str = scope.get("path", "")
         if path.startswith("/static/"):
             await self.app(scope, receive, send)
