@@ -72,17 +72,7 @@ async def record(
         changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
         before = {k: before.get(k) for k in sorted(changed)}
         after = {k: after.get(k) for k in sorted(changed)}
-    connection = await session.connection()
-    await connection.execute(_INSERT, {
-        "at": utcnow(),
-        "actor_id": getattr(actor, "id", None),
-        "actor_name": getattr(actor, "username", None) or "system",
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": str(entity_id),
-        "before": _jsonable(before) if before is not None else None,
-        "after": _jsonable(after) if after is not None else None,
-    })
+    await _write(session, [_row(utcnow(), actor, action, entity_type, entity_id, before, after)])
 
 
 async def search_entries(
@@ -120,11 +110,22 @@ async def record_many(session: AsyncSession, actor: Any, rows: list[tuple[str, s
     if not rows:
         return
     now = utcnow()
-    actor_id, actor_name = getattr(actor, "id", None), getattr(actor, "username", None) or "system"
-    values = [{"at": now, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity_type": entity_type,
-               "entity_id": str(entity_id), "before": None, "after": _jsonable(after)}
-              for action, entity_type, entity_id, after in rows]
-    # One row is a plain execute: the executemany path costs more than the row (an action audits one).
+    await _write(session, [_row(now, actor, action, entity_type, entity_id, None, after)
+                           for action, entity_type, entity_id, after in rows])
+
+
+def _row(at: dt.datetime, actor: Any, action: str, entity_type: str, entity_id: Any,
+         before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    return {"at": at, "actor_id": getattr(actor, "id", None),
+            "actor_name": getattr(actor, "username", None) or "system", "action": action,
+            "entity_type": entity_type, "entity_id": str(entity_id),
+            "before": _jsonable(before) if before is not None else None,
+            "after": _jsonable(after) if after is not None else None}
+
+
+async def _write(session: AsyncSession, values: list[dict[str, Any]]) -> None:
+    """Plain INSERTs on the session's connection (no flush of what the session holds pending).
+    One row is a plain execute: the executemany path costs more than the row (an action audits one)."""
     connection = await session.connection()
     await connection.execute(_INSERT, values[0] if len(values) == 1 else values)
 

@@ -252,9 +252,10 @@ def _configure_sqlite(engine: Engine, cache_mib: int = 64) -> None:
         if turn is None or not turn.locked():
             return
         try:
+            # The writing connection's transaction: the pool's own rollback that follows sees the
+            # request's connection, with nothing to roll back.
             if turn.borrowed is not None and dbapi_conn._connection.in_transaction:
-                dbapi_conn.rollback()  # the writing connection's transaction (the pool's own rollback
-                # that follows sees the request's connection, with nothing to roll back)
+                dbapi_conn.rollback()
         finally:
             turn.release()
 

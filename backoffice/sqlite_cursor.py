@@ -70,8 +70,9 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._adapt_connection._execute_mutex:
-            if _is_read(operation) or (_is_row_write(operation) and INLINE_WRITES.get()
-                                       and self._connection._conn.in_transaction):
+            verb = _verb(operation)
+            if verb == "SELECT" or (verb in _ROW_WRITES and INLINE_WRITES.get()
+                                    and self._connection._conn.in_transaction):
                 # A read in WAL mode never waits for a lock and takes tens of microseconds; so does
                 # a request's write once its transaction has begun (BEGIN IMMEDIATE: the write lock
                 # is held, nothing is waited for). Cheaper run here than handed to the driver's
@@ -97,18 +98,14 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
+# A SELECT never waits for a lock in WAL mode; INSERT, UPDATE and DELETE wait for none inside a
+# transaction begun IMMEDIATE. BEGIN IMMEDIATE, and writes outside such a transaction, may wait.
 _ROW_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
-def _is_row_write(operation: str) -> bool:
-    """INSERT, UPDATE or DELETE: inside a transaction begun IMMEDIATE they wait for no lock."""
-    return operation.lstrip()[:6].upper() in _ROW_WRITES
-
-
-def _is_read(operation: str) -> bool:
-    """A SELECT never waits for a lock in WAL mode (BEGIN IMMEDIATE, and writes outside such a
-    transaction, may; they stay on the driver's thread)."""
-    return operation.lstrip()[:6].upper() == "SELECT"
+def _verb(operation: str) -> str:
+    """The statement's first word (SELECT, INSERT, …), as far as the choice of thread needs it."""
+    return operation.lstrip()[:6].upper()
 
 
 def _outside_transaction(adapted: Any) -> bool:
