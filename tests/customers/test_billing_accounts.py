@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from backoffice import clock
 from backoffice.customers.models import BillingAccount
 from tests.conftest import post_form
 from tests.customers.helpers import (
@@ -156,7 +157,7 @@ async def test_each_bad_account_field_is_refused_beside_the_field(agent, maker, 
 
 async def test_a_mandate_date_more_than_a_year_ahead_is_refused(agent, maker):
     party = await add_party(maker)
-    far = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    far = (clock.today() + dt.timedelta(days=400)).isoformat()
     form = account_form(payment_method="direct_debit", iban=IBAN, mandate_date=far)
     response = await refused(agent, maker, f"/customers/{party.id}/accounts", form, {"mandate_date"})
     assert "too far in the future" in field_error(response.text, "mandate_date")

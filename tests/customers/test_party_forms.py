@@ -199,8 +199,9 @@ async def test_a_document_number_without_its_document_type_is_refused(agent, mak
 
 
 def fourteenth_birthday_today() -> dt.date:
-    """The birth date of someone turning 14 today (29 February counts from the 28th)."""
-    today = dt.date.today()
+    """The birth date of someone turning 14 today, by the application's clock (Budapest), not the
+    machine's (29 February counts from the 28th)."""
+    today = clock.today()
     day = 28 if (today.month, today.day) == (2, 29) else today.day
     return dt.date(today.year - 14, today.month, day)
 
@@ -387,12 +388,12 @@ async def test_giving_a_consent_records_the_date_audit_and_contact_entry(agent, 
 
     assert response.status_code == 303
     [consent] = await consents_of(maker, party.id)
-    assert (consent.kind, consent.given_on, consent.withdrawn_on) == ("marketing", dt.date.today(), None)
+    assert (consent.kind, consent.given_on, consent.withdrawn_on) == ("marketing", clock.today(), None)
     [given] = await audit_rows(maker, "consent.give")
-    assert given.after == {"kind": "marketing", "given_on": dt.date.today().isoformat()}
+    assert given.after == {"kind": "marketing", "given_on": clock.today().isoformat()}
     assert (await contacts_of(maker, party.id))[-1].summary == "Consent given: %(kind)s"
     page = (await agent.get(f"/customers/{party.id}")).text
-    assert f"given on {dt.date.today()}" in page
+    assert f"given on {clock.today()}" in page
 
 
 async def test_withdrawing_a_consent_keeps_its_history_with_the_withdrawal_date(agent, maker):
@@ -402,11 +403,11 @@ async def test_withdrawing_a_consent_keeps_its_history_with_the_withdrawal_date(
         assert (await post_form(agent, path, {"kind": "itemised_bill", "granted": granted})).status_code == 303
 
     first, second = await consents_of(maker, party.id)
-    assert first.withdrawn_on == dt.date.today() and first.given_on == dt.date.today()
+    assert first.withdrawn_on == clock.today() and first.given_on == clock.today()
     assert second.withdrawn_on is None
     [withdrawn] = await audit_rows(maker, "consent.withdraw")
     assert withdrawn.before == {"withdrawn_on": None}
-    assert withdrawn.after == {"withdrawn_on": dt.date.today().isoformat()}
+    assert withdrawn.after == {"withdrawn_on": clock.today().isoformat()}
     summaries = [c.summary for c in await contacts_of(maker, party.id) if c.subject_type == "consent"]
     assert summaries == ["Consent given: %(kind)s", "Consent withdrawn: %(kind)s", "Consent given: %(kind)s"]
 
@@ -430,7 +431,7 @@ async def test_a_consent_changed_over_htmx_answers_the_consent_fragment(agent, m
 
     assert response.status_code == 200
     assert "<html" not in response.text
-    assert f"given on {dt.date.today()}" in response.text and "Withdraw" in response.text
+    assert f"given on {clock.today()}" in response.text and "Withdraw" in response.text
 
 
 async def test_an_unknown_consent_is_refused_and_nothing_saved(agent, maker):

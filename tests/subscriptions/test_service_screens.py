@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
+from backoffice import clock
 from backoffice.customers.models import BillingAccount, Contact
 from backoffice.documents.models import Document
 from backoffice.subscriptions.models import Contract, PendingAction, Service, ServiceEvent, ServiceHold, SimCard
@@ -281,10 +282,10 @@ async def test_a_payer_change_from_the_contract_page_needs_the_other_payers_cons
     await signed_in(client, "agent")
     refused = await post_form(client, f"/contracts/{service.contract_id}/payer",
                               {"account_number": other_account.account_number,
-                               "effective_date": dt.date.today().isoformat()})
+                               "effective_date": clock.today().isoformat()})
     assert refused.status_code == 422 and "signed payer consent" in text_of(refused)
     unknown = await post_form(client, f"/contracts/{service.contract_id}/payer",
-                              {"account_number": "999999999-99", "effective_date": dt.date.today().isoformat()})
+                              {"account_number": "999999999-99", "effective_date": clock.today().isoformat()})
     assert unknown.status_code == 422 and "There is no billing account with this number." in text_of(unknown)
     async with maker() as s:
         contract = await s.get(Contract, service.contract_id)
