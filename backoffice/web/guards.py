@@ -38,7 +38,9 @@ def roles(allowed: frozenset[str]) -> dict[str, Any]:
     return {"roles": allowed}
 
 
-def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Async although it awaits nothing: litestar runs a plain function guard in its thread pool,
+    a hand-off to another thread and back on every request."""
     if handler.opt.get("public"):
         return
     allowed = handler.opt.get("roles")
