@@ -12,7 +12,6 @@ from advanced_alchemy.extensions.litestar import (
 )
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -114,8 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_request=commit_or_rollback,
         on_startup=[_tune_gc],
         template_config=TemplateConfig(
-            directory=settings.templates_dir, engine=JinjaTemplateEngine,
-            engine_callback=lambda engine: templating.configure(engine, auto_reload=settings.debug),
+            instance=templating.make_engine(settings.templates_dir, auto_reload=settings.debug),
         ),
         exception_handlers=errors.EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

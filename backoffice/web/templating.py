@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, pass_context
+from jinja2 import BaseLoader, Environment, FileSystemLoader, nodes, pass_context
 from jinja2.runtime import Context
+from jinja2.visitor import NodeTransformer
 from litestar import MediaType, Request
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -33,6 +36,14 @@ def huf(value: decimal.Decimal | int | None) -> str:
     sign = "-" if amount < 0 else ""
     digits = f"{abs(int(amount)):,}".replace(",", "\u00a0")
     return f"{sign}{digits}\u00a0Ft"
+
+
+def make_engine(directory: Path, auto_reload: bool = False) -> JinjaTemplateEngine:
+    """The application's template engine: templates from `directory`, compiled once per language."""
+    environment = LocalizedEnvironment(loader=LanguageLoader(FileSystemLoader(directory)), autoescape=True)
+    engine = JinjaTemplateEngine.from_environment(environment)
+    configure(engine, auto_reload=auto_reload)
+    return engine
 
 
 def configure(engine: JinjaTemplateEngine, auto_reload: bool = False) -> None:
@@ -92,3 +103,88 @@ def is_fragment_request(request: Request[Any, Any, Any]) -> bool:
 
 def page(template: str, status: int = 200, **context: Any) -> Template:
     return Template(template_name=template, context=context, status_code=status, media_type=MediaType.HTML)
+
+
+# ---------------------------------------------------------------- one compiled template per language
+
+_LANGUAGE_MARK = ":"
+
+
+def _language_of(name: str | None) -> str | None:
+    """"hu" for "hu:customers/customer.html"; None for a name without a language."""
+    if not name:
+        return None
+    language, mark, _rest = name.partition(_LANGUAGE_MARK)
+    return language if mark and language in i18n.LANGUAGES else None
+
+
+class LanguageLoader(BaseLoader):
+    """Loads "hu:customers/customer.html" as "customers/customer.html" from the loader it wraps."""
+
+    def __init__(self, inner: BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        if _language_of(template) is not None:
+            template = template.partition(_LANGUAGE_MARK)[2]
+        return self.inner.get_source(environment, template)
+
+    def list_templates(self) -> list[str]:
+        return self.inner.list_templates()
+
+
+class LocalizedEnvironment(Environment):
+    """Compiles each template once per language, with the phrases written in it already translated.
+
+    A page says forty or so fixed phrases (`_('Edit')`); called at render time, each costs a
+    context call, a catalogue lookup and a %-format. Here a template is asked for in the reader's
+    language ("hu:customers/customer.html"), what it extends, includes or imports inherits that
+    language, and the parser replaces each `_('…')` without variables by its translation, which
+    jinja then writes into the compiled template as text. `_()` with variables, or of a value
+    (`_(kind)`), stays a call. Catalogues change only with a deploy, which restarts the process.
+    """
+
+    def get_template(self, name: Any, parent: str | None = None,
+                     globals: MutableMapping[str, Any] | None = None) -> Any:
+        if parent is None and isinstance(name, str) and _language_of(name) is None:
+            name = f"{i18n.current_language.get()}{_LANGUAGE_MARK}{name}"
+        return super().get_template(name, parent, globals)
+
+    def join_path(self, template: str, parent: str) -> str:
+        language = _language_of(parent)
+        if language is None or _language_of(template) is not None:
+            return template
+        return f"{language}{_LANGUAGE_MARK}{template}"
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        language = _language_of(name)
+        if language is None:
+            return tree
+        translated: nodes.Template = _TranslatePhrases(i18n.translations(language)).visit(tree)
+        return translated
+
+
+class _TranslatePhrases(NodeTransformer):
+    """`_('Edit')` → the text "Szerkesztés", marked safe as `_()` marks it when autoescaping."""
+
+    _CALLS = frozenset({"_", "gettext"})
+
+    def __init__(self, catalogue: Any) -> None:
+        self.catalogue = catalogue
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:  # noqa: N802 - the visitor's naming
+        self.generic_visit(node)
+        if not (isinstance(node.node, nodes.Name) and node.node.name in self._CALLS
+                and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
+                and isinstance(node.args[0].value, str)
+                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
+            return node
+        try:
+            # What new-style gettext returns for a message without variables: the text %-formatted.
+            text = self.catalogue.gettext(node.args[0].value) % {}
+        except (KeyError, TypeError, ValueError):
+            return node  # a phrase that wants variables: left to fail (or not) as a call would
+        return nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=node.lineno), lineno=node.lineno)
