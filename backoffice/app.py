@@ -68,11 +68,14 @@ def _route_handlers() -> list[Any]:
 
 def _tune_gc() -> None:
     """Everything loaded at start-up lives as long as the process: keep it out of the collector's
-    scans, and let the young generation grow before a collection (a page allocates thousands
-    of short-lived objects; the default threshold collects several times per request)."""
+    scans. A page leaves a few hundred objects in reference cycles (the ORM's states and their
+    entities), which only a collection frees: the young generation collects every 2,000 of them,
+    about every seventh page. At 700 (the default) it collects several times per page; at 20,000
+    each collection frees 20,000 objects at once, a 10–17 ms pause that every request waiting
+    behind it feels (the total time spent collecting is much the same either way)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 50, 1000)
+    gc.set_threshold(2_000, 50, 1000)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
