@@ -284,6 +284,27 @@ async def invoices_of_accounts(session: AsyncSession, account_ids: Sequence[int]
         .order_by(Invoice.period.desc(), Invoice.id.desc()).limit(limit)))
 
 
+@dataclass(frozen=True)
+class FeeBilling:
+    """The invoice a one-off fee is on: an issued one with its number, or a draft (number None)."""
+
+    invoice_id: int
+    number: str | None
+
+
+async def invoices_of_fees(session: AsyncSession, fee_ids: Sequence[int]) -> dict[int, FeeBilling]:
+    """For each one-off fee already on an invoice, that invoice; a fee left out is still to be
+    billed (a discarded draft gives its fees back)."""
+    if not fee_ids:
+        return {}
+    rows = await session.execute(
+        select(InvoiceLine.service_fee_id, Invoice.id, Invoice.number, Invoice.status)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.service_fee_id.in_(sorted(fee_ids))))
+    return {fee_id: FeeBilling(invoice_id, number if status == InvoiceStatus.ISSUED.value else None)
+            for fee_id, invoice_id, number, status in rows}
+
+
 async def latest_issued(session: AsyncSession, limit: int = 100) -> list[Invoice]:
     return list(await session.scalars(select(Invoice).where(Invoice.status == InvoiceStatus.ISSUED.value)
                                       .order_by(Invoice.id.desc()).limit(limit)))

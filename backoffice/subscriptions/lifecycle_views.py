@@ -309,9 +309,12 @@ async def order_service(contract_id: int, request: Request[Any, Any, Any], db_se
 
 async def _service_page(request: Request[Any, Any, Any], db_session: AsyncSession, service_id: int, *,
                         status: int = 200, banner: str = "") -> Template:
+    from backoffice.billing.invoices import invoices_of_fees  # billing builds on subscriptions
+
     view = await contracts.service_view(db_session, service_id, _lang(request))
     notice = request.query_params.get("done", "") if status == 200 else ""
-    return page("subscriptions/service.html", status=status, view=view, banner=banner,
+    fee_invoices = await invoices_of_fees(db_session, [fee.id for fee in view.fees])
+    return page("subscriptions/service.html", status=status, view=view, banner=banner, fee_invoices=fee_invoices,
                 notice=notice if notice in lifecycle.ACTION_LABELS else "",
                 hold_names=[view.reason_names.get(h.reason_code, h.reason_code) for h in view.holds],
                 button_labels=BUTTON_LABELS, termination_names=view.termination_names, plan_names=view.plan_names,

@@ -24,7 +24,7 @@ from backoffice.billing.rules import Period
 from backoffice.db import utcnow
 from backoffice.subscriptions.models import Contract, Service
 from backoffice.web.templating import huf
-from tests.billing.helpers import OCT, bill, day, import_text, invoices_for
+from tests.billing.helpers import OCT, bill, confirm, day, draft, import_text, invoices_for
 from tests.conftest import post_form
 from tests.customers.helpers import field_error
 from tests.subscriptions.helpers import SUPERVISOR, Maker, active_sim, seed_catalogue, today_is
@@ -327,6 +327,33 @@ async def test_a_draft_invoice_has_no_pdf_and_a_missing_one_is_not_found(
     page = await client.get(f"/invoices/{draft.id}")
     assert page.status_code == 200 and "Draft invoice" in page.text and 'id="invoice-pdf"' not in page.text
     assert (await client.get("/invoices/999999")).status_code == 404
+
+
+def _fees_box(page: Any) -> str:
+    assert page.status_code == 200
+    box = page.text[page.text.index('id="fees"'):]
+    return box[:box.index("</section>")]
+
+
+async def test_the_service_page_says_which_invoice_each_one_off_fee_is_billed_on(
+        client: Client, signed_in: Any, maker: Maker, catalogue: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    with today_is(monkeypatch, day("2026-09-20")):
+        service = await active_sim(maker)  # with its activation fee
+    await signed_in(client, "agent")
+    fees = _fees_box(await client.get(f"/services/{service.id}"))
+    assert "Activation fee" in fees and "next invoice" in fees and "/invoices/" not in fees
+
+    await draft(maker, monkeypatch, SEP)
+    [drafted] = await invoices_for(maker, SEP)
+    fees = _fees_box(await client.get(f"/services/{service.id}"))
+    assert f'href="/invoices/{drafted.id}"' in fees and "draft invoice" in fees and "next invoice" not in fees
+
+    await confirm(maker, monkeypatch, SEP)
+    [issued] = await invoices_for(maker, SEP)
+    assert issued.number
+    fees = _fees_box(await client.get(f"/services/{service.id}"))
+    assert f'href="/invoices/{issued.id}"' in fees and issued.number in fees
+    assert "draft invoice" not in fees and "next invoice" not in fees
 
 
 async def test_the_customer_page_lists_the_invoices_the_customer_pays(
