@@ -302,7 +302,7 @@ async def invoices_of_fees(session: AsyncSession, fee_ids: Sequence[int]) -> dic
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(InvoiceLine.service_fee_id.in_(sorted(fee_ids))))
     return {fee_id: FeeBilling(invoice_id, number if status == InvoiceStatus.ISSUED.value else None)
-            for fee_id, invoice_id, number, status in rows}
+            for fee_id, invoice_id, number, status in rows if fee_id is not None}
 
 
 async def latest_issued(session: AsyncSession, limit: int = 100) -> list[Invoice]:
