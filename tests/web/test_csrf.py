@@ -45,3 +45,15 @@ async def test_sign_out_without_csrf_is_refused(client):
     response = await client.post("/logout", follow_redirects=False)
     assert response.status_code == 403
     assert (await client.get("/")).status_code == 200
+
+
+async def test_a_page_gives_a_new_visitor_a_token_cookie_and_renders_an_existing_one_unchanged(client):
+    first = await client.get("/login")
+    token = first.cookies.get("bo_csrf")
+    assert token and f'value="{token}"' in first.text
+    # The cookie came back: the same token in the form, and no new cookie.
+    again = await client.get("/login")
+    assert "bo_csrf" not in again.cookies and f'value="{token}"' in again.text
+    await login(client, "agent")
+    page = await client.get("/customers/new")
+    assert page.status_code == 200 and client.cookies.get("bo_csrf") in page.text
