@@ -75,9 +75,11 @@ _GETTEXT_CACHE_MAX = 8192
 
 def _cached_gettext(newstyle: Any) -> Any:
     """The templates' `_()`: jinja's new-style gettext, with the translation of a message without
-    variables kept per language. A page says forty or so fixed phrases, and each one otherwise
-    costs a catalogue lookup, a Markup and a %-format (new-style treats every message as a format
-    string, so "%%" still becomes "%": the cached text is the formatted one)."""
+    variables kept per language. Phrases written in a template are translated when it is compiled
+    (`LocalizedEnvironment`); what is left here is a message chosen at render time
+    (`_(labels[action])`), which otherwise costs a catalogue lookup, a Markup and a %-format each
+    time (new-style treats every message as a format string, so "%%" still becomes "%": the
+    cached text is the formatted one)."""
     cache: dict[tuple[str, str], Markup] = {}
 
     @pass_context
