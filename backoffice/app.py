@@ -30,6 +30,7 @@ from backoffice.web.csrf import BearerAwareCSRFMiddleware
 from backoffice.web.guards import ALL_STAFF, access_guard, roles
 from backoffice.web.throttle import sign_in_throttle
 from backoffice.web.transactions import commit_or_rollback
+from backoffice.web.turnstile import TurnstileMiddleware
 
 
 def _route_handlers() -> list[Any]:
@@ -110,8 +111,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        include_in_schema=False),
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
-        # Auth first: it sets the language that a CSRF refusal is shown in.
-        middleware=[AuthMiddleware, DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf)],
+        # Requests start in their order of arrival (the turnstile); auth next: it sets the
+        # language that a CSRF refusal is shown in.
+        middleware=[TurnstileMiddleware, AuthMiddleware, DefineMiddleware(BearerAwareCSRFMiddleware, config=csrf)],
         guards=[access_guard],
         after_request=commit_or_rollback,
         on_startup=[_tune_gc],
