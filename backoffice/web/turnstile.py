@@ -5,7 +5,7 @@ the operating system which sockets have data. Under load a turn holds several ne
 run to its end (a page awaits nothing once its reads run on the loop's thread). A request that
 arrives just after a turn began misses it, and waits for that whole turn and then for every
 request of the next one that arrived before it: twice the wait of the others. With eight agents
-at once that was one request in twenty or so, and the 95th percentile was twice the median.
+at once that was one request in ten to thirty, and the 95th percentile was up to twice the median.
 
 Here each request first joins a queue, and the queue lets one request start per turn, so the
 loop looks at its sockets between any two requests and a request waits only for those that came
